@@ -1,0 +1,77 @@
+// Postgres schema of one region's database. Every region (us, eu, apac) has its own database with the
+// same layout. Users, follows and interactions live only in the user's home region (data residency);
+// the video catalog is global and replicated into every region.
+//
+// `users` is PARTITION BY HASH (user_id) into 64 partitions; the 8 shards are Postgres schemas
+// shard_0 … shard_7, shard k holding partitions 8k … 8k+7 (users_p00 … users_p63). The app's shard
+// router (shared/db/shard-router.ts) predicts the partition and shard Postgres really uses.
+
+export const USER_PARTITIONS = 64;
+export const SHARDS = 8;
+export const PARTITIONS_PER_SHARD = USER_PARTITIONS / SHARDS;
+export const EMBEDDING_DIM = 16;
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+export function partitionTableName(partition: number): string {
+  const shard = Math.floor(partition / PARTITIONS_PER_SHARD);
+  return `shard_${shard}.users_p${pad2(partition)}`;
+}
+
+export function schemaStatements(): string[] {
+  const out: string[] = [];
+  for (let s = 0; s < SHARDS; s++) out.push(`CREATE SCHEMA IF NOT EXISTS shard_${s}`);
+  out.push(`CREATE TABLE IF NOT EXISTS users (
+    user_id      bigint      NOT NULL,
+    handle       text        NOT NULL,
+    home_region  text        NOT NULL CHECK (home_region IN ('us','eu','apac')),
+    embedding    real[]      NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id)
+  ) PARTITION BY HASH (user_id)`);
+  for (let p = 0; p < USER_PARTITIONS; p++) {
+    out.push(
+      `CREATE TABLE IF NOT EXISTS ${partitionTableName(p)} PARTITION OF users FOR VALUES WITH (MODULUS ${USER_PARTITIONS}, REMAINDER ${p})`,
+    );
+  }
+  out.push(`CREATE TABLE IF NOT EXISTS videos (
+    video_id     bigint      PRIMARY KEY,
+    author_id    bigint      NOT NULL,
+    caption      text        NOT NULL,
+    duration_ms  integer     NOT NULL CHECK (duration_ms > 0),
+    topic        smallint    NOT NULL,
+    embedding    real[]      NOT NULL,
+    popularity   real        NOT NULL DEFAULT 0,
+    views        bigint      NOT NULL DEFAULT 0,
+    likes        bigint      NOT NULL DEFAULT 0,
+    upload_region text       NOT NULL,
+    status       text        NOT NULL DEFAULT 'active' CHECK (status IN ('active','removed','blocked')),
+    created_at   timestamptz NOT NULL DEFAULT now()
+  )`);
+  out.push(`CREATE INDEX IF NOT EXISTS videos_author_recent ON videos (author_id, created_at DESC) WHERE status = 'active'`);
+  out.push(`CREATE INDEX IF NOT EXISTS videos_recent ON videos (created_at DESC) WHERE status = 'active'`);
+  out.push(`CREATE INDEX IF NOT EXISTS videos_views ON videos (views DESC) WHERE status = 'active'`);
+  out.push(`CREATE INDEX IF NOT EXISTS videos_region_views ON videos (upload_region, views DESC) WHERE status = 'active'`);
+  out.push(`CREATE TABLE IF NOT EXISTS follows (
+    follower_id  bigint      NOT NULL,
+    followee_id  bigint      NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (follower_id, followee_id)
+  )`);
+  out.push(`CREATE INDEX IF NOT EXISTS follows_followee ON follows (followee_id)`);
+  out.push(`CREATE TABLE IF NOT EXISTS interactions (
+    id              bigserial   PRIMARY KEY,
+    user_id         bigint      NOT NULL,
+    video_id        bigint,
+    author_id       bigint,
+    type            text        NOT NULL CHECK (type IN ('view','like','unlike','share','comment','follow','unfollow','skip')),
+    watch_ms        integer,
+    ts              timestamptz NOT NULL,
+    idempotency_key text        NOT NULL UNIQUE,
+    region          text        NOT NULL,
+    written_at      timestamptz NOT NULL DEFAULT now()
+  )`);
+  out.push(`CREATE INDEX IF NOT EXISTS interactions_user_ts ON interactions (user_id, ts DESC)`);
+  out.push(`CREATE INDEX IF NOT EXISTS interactions_video ON interactions (video_id)`);
+  return out;
+}
