@@ -51,6 +51,7 @@ export function schemaStatements(): string[] {
   out.push(`CREATE INDEX IF NOT EXISTS videos_author_recent ON videos (author_id, created_at DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_recent ON videos (created_at DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_views ON videos (views DESC) WHERE status = 'active'`);
+  out.push(`CREATE INDEX IF NOT EXISTS videos_topic_views ON videos (topic, views DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_region_views ON videos (upload_region, views DESC) WHERE status = 'active'`);
   out.push(`CREATE TABLE IF NOT EXISTS follows (
     follower_id  bigint      NOT NULL,

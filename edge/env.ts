@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { RegionSchema, type Region } from "../shared/regions.ts";
+
+// Bindings and vars of the edge worker, typed once.
+export interface EdgeBindings {
+  SESSION_SECRET: string;
+  ADMIN_TOKEN: string;
+  INTERNAL_SECRET: string;
+  ORIGIN_US_URL: string;
+  ORIGIN_EU_URL: string;
+  ORIGIN_APAC_URL: string;
+  DEFAULT_REGION?: string;
+  /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */
+  ALLOW_REGION_OVERRIDE?: string;
+}
+
+const EdgeConfigSchema = z.object({
+  SESSION_SECRET: z.string().min(16),
+  ADMIN_TOKEN: z.string().min(16),
+  INTERNAL_SECRET: z.string().min(8),
+  ORIGIN_US_URL: z.url(),
+  ORIGIN_EU_URL: z.url(),
+  ORIGIN_APAC_URL: z.url(),
+  DEFAULT_REGION: RegionSchema.default("us"),
+  ALLOW_REGION_OVERRIDE: z.enum(["0", "1"]).default("1"),
+});
+export type EdgeConfig = z.infer<typeof EdgeConfigSchema> & { origins: Record<Region, string> };
+
+let cached: { raw: EdgeBindings; cfg: EdgeConfig } | null = null;
+export function edgeConfig(env: EdgeBindings): EdgeConfig {
+  if (cached && cached.raw === env) return cached.cfg;
+  const p = EdgeConfigSchema.parse(env);
+  const strip = (u: string) => u.replace(/\/+$/, "");
+  const cfg = { ...p, origins: { us: strip(p.ORIGIN_US_URL), eu: strip(p.ORIGIN_EU_URL), apac: strip(p.ORIGIN_APAC_URL) } };
+  cached = { raw: env, cfg };
+  return cfg;
+}

@@ -1,0 +1,20 @@
+import { ApiError } from "../shared/errors.ts";
+import { isRegion, regionForGeo, type Region } from "../shared/regions.ts";
+import type { EdgeConfig } from "./env.ts";
+
+// Which region serves a read: explicit override (local runs/tests, when allowed) → request.cf geo →
+// the user's home region → the configured default. Writes always go to the home region (residency).
+export interface RoutingInput {
+  override?: string | null;
+  cf?: { country?: string; continent?: string } | null;
+  homeRegion?: Region | null;
+}
+
+export function readRegion(cfg: EdgeConfig, input: RoutingInput): Region {
+  if (input.override != null && input.override !== "") {
+    if (!isRegion(input.override)) throw new ApiError(400, "invalid_request", "must be one of us, eu, apac", "region");
+    if (cfg.ALLOW_REGION_OVERRIDE === "1") return input.override;
+  }
+  const geo = regionForGeo(input.cf?.country, input.cf?.continent);
+  return geo ?? input.homeRegion ?? cfg.DEFAULT_REGION;
+}

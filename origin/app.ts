@@ -1,0 +1,76 @@
+import { Hono, type Context } from "hono";
+import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
+import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
+import { parseUserId } from "../shared/ids.ts";
+import { timingSafeEqualStr } from "../shared/timing-safe.ts";
+import { openDb } from "./db.ts";
+import { originConfig, type OriginBindings } from "./env.ts";
+import { buildFeed } from "./feed-service.ts";
+import { Metrics } from "./metrics.ts";
+import { redisFor } from "./redis.ts";
+
+// Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
+type AppEnv = { Bindings: OriginBindings };
+
+let metrics: Metrics | null = null;
+const metricsFor = (region: string) => (metrics ??= new Metrics(region));
+
+function serverTiming(t: Record<string, number>): string {
+  return Object.entries(t)
+    .map(([k, v]) => `${k};dur=${v.toFixed(1)}`)
+    .join(", ");
+}
+
+export const app = new Hono<AppEnv>();
+app.onError(handleError);
+app.notFound(notFound);
+
+app.use("/internal/*", async (c, next) => {
+  const cfg = originConfig(c.env);
+  if (!timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", cfg.INTERNAL_SECRET))
+    throw new ApiError(401, "unauthorized", "internal endpoint: missing or wrong x-internal-secret", "x-internal-secret");
+  await next();
+});
+
+function deps(c: Context<AppEnv>) {
+  const cfg = originConfig(c.env);
+  const db = openDb(cfg);
+  c.executionCtx.waitUntil(db.end());
+  return { cfg, db, redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), timings: {} as Record<string, number> };
+}
+
+app.get("/internal/v1/health", async (c) => {
+  const d = deps(c);
+  d.metrics.request("health");
+  const checks: Record<string, string> = {};
+  await Promise.all([
+    d.db.query("SELECT 1", [], 500).then(() => (checks.db = "ok"), () => (checks.db = "down")),
+    d.redis.ping().then(() => (checks.redis = "ok"), () => (checks.redis = "down")),
+  ]);
+  return c.json({ region: d.cfg.REGION, status: "ok", checks, degradation_level: 0 });
+});
+
+app.get("/internal/v1/feed", async (c) => {
+  const t0 = performance.now();
+  const d = deps(c);
+  d.metrics.request("feed");
+  const q = FeedQuerySchema.safeParse({ count: c.req.query("count"), cursor: c.req.query("cursor") });
+  if (!q.success) throw fromZodError(q.error);
+  const rawUser = c.req.query("user_id");
+  let userId: string | null = null;
+  if (rawUser) {
+    const id = parseUserId(rawUser);
+    if (id === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
+    userId = id.toString();
+  }
+  const feed = await buildFeed(d, { userId, count: q.data.count, cursor: q.data.cursor });
+  const total = performance.now() - t0;
+  d.metrics.feedLatencyMs(total);
+  c.header("server-timing", serverTiming({ ...d.timings, origin: total }));
+  return c.json(FeedResponseSchema.parse(feed));
+});
+
+app.get("/metrics", (c) => {
+  const m = metricsFor(originConfig(c.env).REGION);
+  return c.text(m.render(), 200, { "content-type": "text/plain; version=0.0.4" });
+});

@@ -1,0 +1,104 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { CANDIDATES } from "../shared/config.ts";
+import type { Reason } from "../shared/contract.ts";
+import type { Region } from "../shared/regions.ts";
+import type { Db } from "./db.ts";
+import type { UserFeatures } from "./feature-store.ts";
+
+// Candidate generation: up to `pool` video ids from four sources, each tagged with the reason it was
+// picked. "similar" uses an inverted-file index whose lists are the latent topics: the user's strongest
+// topics are probed and the ranker scores the exact embedding match, so we never scan 100k+ vectors.
+
+export type Candidates = Map<string, Reason>;
+
+const LIST_TTL_S = 60;
+
+async function cachedList(redis: Redis, key: string, load: () => Promise<string[]>): Promise<string[]> {
+  try {
+    const hit = await redis.get<string>(key);
+    if (hit) return JSON.parse(hit) as string[];
+  } catch {
+    return load(); // Redis down: go straight to Postgres, don't try to write back
+  }
+  const ids = await load();
+  redis.set(key, JSON.stringify(ids), { ex: LIST_TTL_S }).catch(() => {});
+  return ids;
+}
+
+export function topTopics(emb: Float32Array, k: number): number[] {
+  return Array.from(emb, (v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, k)
+    .map(([, i]) => i);
+}
+
+export function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
+  return cachedList(redis, `list:trending:${region}:${limit}`, async () => {
+    const rows = await db.query<{ video_id: string }>(
+      `SELECT video_id FROM videos WHERE status = 'active' AND upload_region = $1 ORDER BY views DESC LIMIT $2`,
+      [region, limit],
+    );
+    return rows.map((r) => String(r.video_id));
+  });
+}
+
+function topicIds(db: Db, redis: Redis, topic: number, limit: number): Promise<string[]> {
+  return cachedList(redis, `list:topic:${topic}:${limit}`, async () => {
+    const rows = await db.query<{ video_id: string }>(
+      `SELECT video_id FROM videos WHERE status = 'active' AND topic = $1 ORDER BY views DESC LIMIT $2`,
+      [topic, limit],
+    );
+    return rows.map((r) => String(r.video_id));
+  });
+}
+
+async function followingIds(db: Db, user: UserFeatures, limit: number): Promise<string[]> {
+  if (user.followees.length === 0) return [];
+  const rows = await db.query<{ video_id: string }>(
+    `SELECT v.video_id FROM videos v
+      WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'active'
+      ORDER BY v.created_at DESC LIMIT $2`,
+    [user.followees, limit],
+  );
+  return rows.map((r) => String(r.video_id));
+}
+
+async function exploreIds(db: Db, limit: number): Promise<string[]> {
+  // Uniform sample of the catalogue by id: cheap, unbiased by popularity (that is the point of explore).
+  const rows = await db.query<{ video_id: string }>(
+    `SELECT video_id FROM videos WHERE status = 'active' AND video_id = ANY(
+       SELECT (1 + floor(random() * (SELECT max(video_id) FROM videos)))::bigint FROM generate_series(1, $1))`,
+    [limit * 2],
+  );
+  return rows.slice(0, limit).map((r) => String(r.video_id));
+}
+
+export interface CandidateOptions {
+  pool: number;
+  region: Region;
+  exclude: Set<string>;
+}
+
+export async function generateCandidates(db: Db, redis: Redis, user: UserFeatures | null, opts: CandidateOptions): Promise<Candidates> {
+  const scale = opts.pool / CANDIDATES.normalPool;
+  const lim = (n: number) => Math.max(20, Math.round(n * scale));
+  const topics = user ? topTopics(user.emb, 3) : [];
+  const [following, trending, explore, ...similar] = await Promise.all([
+    user ? followingIds(db, user, lim(CANDIDATES.followingLimit)) : Promise.resolve([]),
+    trendingIds(db, redis, opts.region, lim(CANDIDATES.trendingLimit)),
+    exploreIds(db, lim(CANDIDATES.exploreLimit)),
+    ...topics.map((t, i) => topicIds(db, redis, t, lim(CANDIDATES.similarLimit / (i === 0 ? 2 : 4)))),
+  ]);
+  const out: Candidates = new Map();
+  const add = (ids: string[], reason: Reason) => {
+    for (const id of ids) {
+      if (out.size >= opts.pool) return;
+      if (!opts.exclude.has(id) && !out.has(id)) out.set(id, reason);
+    }
+  };
+  add(following, "following");
+  for (const s of similar) add(s, "similar");
+  add(trending, "trending");
+  add(explore, "explore");
+  return out;
+}

@@ -1,0 +1,44 @@
+import { Pool, neonConfig } from "@neondatabase/serverless";
+import type { OriginConfig } from "./env.ts";
+
+// Postgres through the Neon serverless driver (WebSockets). In Workers a socket cannot outlive the
+// request that opened it, so every request gets its own small pool, ended via waitUntil.
+
+let proxyApplied: string | null = null;
+function applyLocalProxy(proxy: string | undefined): void {
+  if (!proxy || proxyApplied === proxy) return;
+  // Local mode: plain ws:// to our WebSocket→TCP proxy, no TLS inside the socket.
+  neonConfig.wsProxy = (host: string, port: number | string) => `${proxy}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+  proxyApplied = proxy;
+}
+
+export interface Db {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], timeoutMs?: number): Promise<T[]>;
+  end(): Promise<void>;
+}
+
+export class DbTimeoutError extends Error {}
+
+export function openDb(cfg: OriginConfig, maxConnections = 4): Db {
+  applyLocalProxy(cfg.NEON_WS_PROXY);
+  const pool = new Pool({ connectionString: cfg.DATABASE_URL, max: maxConnections, connectionTimeoutMillis: 2000 });
+  pool.on("error", () => {}); // a dropped idle socket must not crash the isolate
+  return {
+    async query<T>(sql: string, params: unknown[] = [], timeoutMs = 2000): Promise<T[]> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DbTimeoutError(`db query timed out after ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const res = await Promise.race([pool.query(sql, params), timeout]);
+        return res.rows as T[];
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    end: () => pool.end().catch(() => {}),
+  };
+}

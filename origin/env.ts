@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { RegionSchema } from "../shared/regions.ts";
+
+// Bindings and vars of a regional origin worker, typed once. wrangler.toml sets the production values;
+// `npm start` overrides them with loopback endpoints through `wrangler dev --var`.
+export interface OriginBindings {
+  REGION: string;
+  DATABASE_URL: string;
+  /** host:port of a WebSocket→TCP proxy for the Neon driver (local only; unset on Neon). */
+  NEON_WS_PROXY?: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  RANKING_URL: string;
+  INTERNAL_SECRET: string;
+  CURSOR_SECRET?: string;
+  MEDIA_BASE_URL?: string;
+  FORCED_LEVEL?: string;
+}
+
+const OriginConfigSchema = z.object({
+  REGION: RegionSchema,
+  DATABASE_URL: z.string().min(1),
+  NEON_WS_PROXY: z.string().optional(),
+  UPSTASH_REDIS_REST_URL: z.url(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  RANKING_URL: z.url(),
+  INTERNAL_SECRET: z.string().min(8),
+  CURSOR_SECRET: z.string().optional(),
+  MEDIA_BASE_URL: z.string().default("https://media.fyp-edge.example"),
+});
+export type OriginConfig = z.infer<typeof OriginConfigSchema> & { cursorSecret: string };
+
+let cached: { raw: OriginBindings; cfg: OriginConfig } | null = null;
+
+/** Parse once per isolate; a misconfigured deployment fails loudly at its first request. */
+export function originConfig(env: OriginBindings): OriginConfig {
+  if (cached && cached.raw === env) return cached.cfg;
+  const parsed = OriginConfigSchema.parse(env);
+  const cfg = { ...parsed, cursorSecret: parsed.CURSOR_SECRET ?? parsed.INTERNAL_SECRET };
+  cached = { raw: env, cfg };
+  return cfg;
+}

@@ -1,0 +1,158 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { EMBEDDING_DIM } from "../shared/db/schema.ts";
+import { base64ToF32, f32ToBase64 } from "../shared/f32-base64.ts";
+import type { Region } from "../shared/regions.ts";
+import { TTL } from "../shared/config.ts";
+import type { Db } from "./db.ts";
+import type { Metrics } from "./metrics.ts";
+
+// Tier-4 feature store: user and video features in Redis with TTLs, batch-read with one MGET, misses
+// loaded from Postgres in one query and written back in one pipeline. Redis failures are reported to the
+// caller (they drive degradation level 2) but never fail a read: Postgres is the source of truth.
+
+export interface VideoFeatures {
+  id: string; // numeric string
+  author: string;
+  emb: Float32Array;
+  views: number;
+  likes: number;
+  createdMs: number;
+  durationMs: number;
+  caption: string;
+  region: Region;
+}
+export interface UserFeatures {
+  id: string;
+  emb: Float32Array;
+  homeRegion: Region;
+  followees: string[]; // capped
+  recent: string[]; // recently interacted video ids, newest first
+}
+
+export interface FeatureReadResult<T> {
+  values: Map<string, T>;
+  redisOk: boolean;
+}
+
+const vKey = (id: string) => `fs:v:${id}`;
+const uKey = (id: string) => `fs:u:${id}`;
+const MAX_FOLLOWEES = 1000;
+const MAX_RECENT = 200;
+
+type VideoRow = { video_id: string; author_id: string; embedding: number[]; views: string; likes: string; created_at: Date | string; duration_ms: number; caption: string; upload_region: Region };
+
+function encodeVideo(v: VideoFeatures): string {
+  return JSON.stringify({ a: v.author, e: f32ToBase64(v.emb), w: v.views, l: v.likes, c: v.createdMs, d: v.durationMs, t: v.caption, r: v.region });
+}
+function decodeVideo(id: string, s: string): VideoFeatures {
+  const o = JSON.parse(s);
+  return { id, author: o.a, emb: base64ToF32(o.e), views: o.w, likes: o.l, createdMs: o.c, durationMs: o.d, caption: o.t, region: o.r };
+}
+function videoFromRow(r: VideoRow): VideoFeatures {
+  return {
+    id: String(r.video_id), author: String(r.author_id), emb: Float32Array.from(r.embedding),
+    views: Number(r.views), likes: Number(r.likes), createdMs: new Date(r.created_at).getTime(),
+    durationMs: r.duration_ms, caption: r.caption, region: r.upload_region,
+  };
+}
+
+export class FeatureStore {
+  private readonly redis: Redis;
+  private readonly db: Db;
+  private readonly metrics: Metrics;
+  constructor(redis: Redis, db: Db, metrics: Metrics) {
+    this.redis = redis;
+    this.db = db;
+    this.metrics = metrics;
+  }
+
+  async videos(ids: string[]): Promise<FeatureReadResult<VideoFeatures>> {
+    const values = new Map<string, VideoFeatures>();
+    let redisOk = true;
+    let cached: (string | null)[] = [];
+    if (ids.length > 0) {
+      try {
+        cached = await this.redis.mget<(string | null)[]>(...ids.map(vKey));
+      } catch {
+        redisOk = false;
+        cached = [];
+      }
+    }
+    const missing: string[] = [];
+    ids.forEach((id, i) => {
+      const s = cached[i];
+      if (s) values.set(id, decodeVideo(id, s));
+      else missing.push(id);
+    });
+    if (redisOk) {
+      this.metrics.cache("feature", "hit", values.size);
+      this.metrics.cache("feature", "miss", missing.length);
+    }
+    if (missing.length > 0) {
+      const rows = await this.db.query<VideoRow>(
+        `SELECT video_id, author_id, embedding, views, likes, created_at, duration_ms, caption, upload_region
+           FROM videos WHERE video_id = ANY($1::bigint[]) AND status = 'active'`,
+        [missing],
+      );
+      const loaded = rows.map(videoFromRow);
+      for (const v of loaded) values.set(v.id, v);
+      if (redisOk && loaded.length > 0) await this.writeBack(loaded.map((v) => [vKey(v.id), encodeVideo(v)]), TTL.featureVideo);
+    }
+    return { values, redisOk };
+  }
+
+  async user(id: string): Promise<{ user: UserFeatures | null; redisOk: boolean }> {
+    let redisOk = true;
+    try {
+      const s = await this.redis.get<string>(uKey(id));
+      if (s) {
+        this.metrics.cache("feature", "hit", 1);
+        const o = JSON.parse(s);
+        return { user: { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: o.r }, redisOk };
+      }
+      this.metrics.cache("feature", "miss", 1);
+    } catch {
+      redisOk = false;
+    }
+    const user = await this.loadUser(id);
+    if (user && redisOk) {
+      const enc = JSON.stringify({ e: f32ToBase64(user.emb), h: user.homeRegion, f: user.followees, r: user.recent });
+      await this.writeBack([[uKey(id), enc]], TTL.featureUser);
+    }
+    return { user, redisOk };
+  }
+
+  private async loadUser(id: string): Promise<UserFeatures | null> {
+    const [users, follows, recent] = await Promise.all([
+      this.db.query<{ embedding: number[]; home_region: Region }>(`SELECT embedding, home_region FROM users WHERE user_id = $1`, [id]),
+      this.db.query<{ followee_id: string }>(`SELECT followee_id FROM follows WHERE follower_id = $1 LIMIT ${MAX_FOLLOWEES}`, [id]),
+      this.db.query<{ video_id: string }>(
+        `SELECT video_id FROM interactions WHERE user_id = $1 AND video_id IS NOT NULL ORDER BY ts DESC LIMIT ${MAX_RECENT}`,
+        [id],
+      ),
+    ]);
+    if (users.length === 0) return null;
+    const u = users[0];
+    if (u.embedding.length !== EMBEDDING_DIM) throw new Error(`user ${id} has a ${u.embedding.length}-dim embedding`);
+    return {
+      id, emb: Float32Array.from(u.embedding), homeRegion: u.home_region,
+      followees: follows.map((f) => String(f.followee_id)), recent: recent.map((r) => String(r.video_id)),
+    };
+  }
+
+  /** Best effort: a failed write-back only costs a later miss. */
+  private async writeBack(entries: [string, string][], ttl: number): Promise<void> {
+    try {
+      const p = this.redis.pipeline();
+      for (const [k, v] of entries) p.set(k, v, { ex: ttl });
+      await p.exec();
+    } catch {
+      /* next read misses again; Postgres still has it */
+    }
+  }
+
+  /** Drop a user's cached features after a write (follow, interaction) so the next feed sees it. */
+  async invalidateUser(id: string): Promise<void> {
+    await this.redis.del(uKey(id)).catch(() => 0);
+  }
+}
