@@ -1,8 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects: "node" (unit + integration tests against the real local services, started by
-// test/global-setup.ts) and "workers" (code that runs inside workerd, through the Cloudflare plugin).
+// Three projects:
+//  - node:    unit tests and self-contained integration tests (each starts the real servers it needs)
+//  - e2e:     tests against the whole local stack, started once by test/global-setup.ts
+//  - workers: code that runs inside workerd, through the Cloudflare plugin
 export default defineConfig({
   test: {
     projects: [
@@ -12,7 +14,18 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
-          hookTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

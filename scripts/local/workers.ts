@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import type { Region } from "../../shared/local-ports.ts";
+import { type Managed, Supervisor, waitForHttp } from "./supervisor.ts";
+
+// The edge and the three regional origins, each under its own `wrangler dev` (workerd), wired to the
+// local services with --var so wrangler.toml keeps its production values.
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+function varArgs(vars: Record<string, string>): string[] {
+  return Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+}
+
+export interface WorkerLaunch {
+  sup: Supervisor;
+  stateDir: string;
+  registryDir: string;
+  logDir: string;
+}
+
+function launch(l: WorkerLaunch, name: string, configArgs: string[], port: number, inspector: number, vars: Record<string, string>): Managed {
+  const args = [
+    WRANGLER, "dev", ...configArgs, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector),
+    "--persist-to", join(l.stateDir, name), "--show-interactive-dev-session=false", "--log-level", "warn", ...varArgs(vars),
+  ];
+  return l.sup.start(name, process.execPath, args, {
+    cwd: ROOT,
+    logFile: join(l.logDir, `${name}.log`),
+    env: { WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: l.registryDir, CI: "1", NO_COLOR: "1" },
+  });
+}
+
+export interface OriginVars {
+  DATABASE_URL: string;
+  NEON_WS_PROXY: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  RANKING_URL: string;
+  INTERNAL_SECRET: string;
+  CURSOR_SECRET: string;
+}
+
+export async function startOrigin(l: WorkerLaunch, region: Region, port: number, vars: OriginVars): Promise<Managed> {
+  const m = launch(l, `origin-${region}`, ["-c", "origin/wrangler.toml", "--env", region], port, port + 100, { REGION: region, ...vars });
+  await waitForHttp(`http://127.0.0.1:${port}/metrics`, { timeoutMs: 90_000, what: `origin ${region}`, exited: m.exited });
+  return m;
+}
+
+export async function startEdge(l: WorkerLaunch, port: number, vars: Record<string, string>): Promise<Managed> {
+  const m = launch(l, "edge", ["-c", "wrangler.toml"], port, port + 100, vars);
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 90_000, what: "edge", exited: m.exited });
+  return m;
+}

@@ -1,0 +1,155 @@
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, regionDatabase, type LocalPorts, type Region } from "../shared/local-ports.ts";
+import { devSecrets } from "./local/dev-secrets.ts";
+import { startNeonProxy } from "./local/neon-ws-proxy.ts";
+import { startPostgres } from "./local/postgres.ts";
+import { ensureRedisInstalled, startRedis } from "./local/redis.ts";
+import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
+import { startUpstashBridge } from "./local/upstash-bridge.ts";
+import { ROOT, startEdge, startOrigin } from "./local/workers.ts";
+import { seedAll } from "./seed.ts";
+
+// The whole local stack, in dependency order: Postgres (+schema) → Redis ×3 → Upstash bridges ×3 →
+// Neon WebSocket proxy → seed → model → ranking service → origins ×3 → edge. Used by `npm start` and by
+// the test suite's global setup (profile "test": other ports, other data dir, smaller data set).
+
+export interface StackOptions {
+  profile: "dev" | "test";
+  users: number;
+  videos: number;
+  interactionsPerUser?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+type Awaited2<T> = T extends Promise<infer U> ? U : never;
+export interface Stack {
+  ports: LocalPorts;
+  dataDir: string;
+  secrets: typeof devSecrets;
+  edgeUrl: string;
+  originUrl: Record<Region, string>;
+  rankingUrl: string;
+  upstashUrl: Record<Region, string>;
+  pgUrl: (region: Region) => string;
+  postgres: Awaited2<ReturnType<typeof startPostgres>>;
+  redis: Record<Region, Awaited2<ReturnType<typeof startRedis>>>;
+  supervisor: Supervisor;
+  ranking: Managed;
+  origins: Record<Region, Managed>;
+  edge: Managed;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const ports = localPorts(opts.profile);
+  const dataDir = join(ROOT, ".local", opts.profile);
+  const logDir = join(dataDir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const sup = new Supervisor();
+  const closers: (() => Promise<unknown>)[] = [];
+  const t0 = Date.now();
+  const step = async <T>(n: number, what: string, f: () => Promise<T>): Promise<T> => {
+    const s = Date.now();
+    log(`[${n}/9] ${what} …`);
+    const r = await f();
+    log(`[${n}/9] ${what} ✓ (${((Date.now() - s) / 1000).toFixed(1)} s)`);
+    return r;
+  };
+  const stopAll = async () => {
+    await sup.stopAll();
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    const postgres = await step(1, `postgres on :${ports.postgres} (3 region databases, 64 partitions / 8 shards)`, () =>
+      startPostgres({ dataDir: join(dataDir, "pg"), port: ports.postgres }),
+    );
+    closers.push(() => postgres.stop());
+    const pgUrl = (r: Region) => postgres.url(regionDatabase(r));
+
+    const redis = await step(2, `redis-server ×3 on :${Object.values(ports.redis).join(", :")}`, async () => {
+      await ensureRedisInstalled();
+      const out = {} as Record<Region, Awaited2<ReturnType<typeof startRedis>>>;
+      for (const r of REGIONS) {
+        out[r] = await startRedis({ port: ports.redis[r], dir: join(dataDir, `redis-${r}`), name: `redis-${r}` });
+        closers.push(() => out[r].stop());
+      }
+      return out;
+    });
+
+    await step(3, `Upstash REST bridges on :${Object.values(ports.upstash).join(", :")} and Neon WebSocket proxy on :${ports.neonProxy}`, async () => {
+      for (const r of REGIONS) {
+        const b = await startUpstashBridge({ port: ports.upstash[r], redisPort: ports.redis[r], token: LOCAL_UPSTASH_TOKEN });
+        closers.push(() => b.close());
+      }
+      const p = await startNeonProxy({ port: ports.neonProxy });
+      closers.push(() => p.close());
+    });
+
+    await step(4, `synthetic data (${opts.users} users, ${opts.videos} videos)`, () =>
+      seedAll({ pgPort: ports.postgres, users: opts.users, videos: opts.videos, interactionsPerUser: opts.interactionsPerUser, seed: opts.seed ?? 42, log }),
+    );
+
+    const modelDir = join(dataDir, "models");
+    await step(5, "ranking model", async () => {
+      const have = existsSync(modelDir) && readdirSync(modelDir).some((f) => f.endsWith(".onnx"));
+      if (have) return log("      model registry already has a model; skipping training (npm run train retrains)");
+      const m = sup.start("train", process.execPath, [join(ROOT, "gpu-inference/train/cli.ts"), "--pg-port", String(ports.postgres)], {
+        cwd: ROOT, logFile: join(logDir, "train.log"), env: { MODEL_DIR: modelDir },
+      });
+      const code = await m.exited;
+      if (code !== 0) throw new Error(`training failed (exit ${code}); see ${m.logFile}`);
+    });
+
+    const rankingUrl = `http://127.0.0.1:${ports.ranking}`;
+    const ranking = await step(6, `ranking service on :${ports.ranking}`, async () => {
+      const m = sup.start("ranking", process.execPath, [join(ROOT, "gpu-inference/server.ts")], {
+        cwd: ROOT, logFile: join(logDir, "ranking.log"),
+        env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET },
+      });
+      await waitForHttp(`${rankingUrl}/readyz`, { timeoutMs: 60_000, what: "ranking service", exited: m.exited });
+      return m;
+    });
+
+    const launch = { sup, stateDir: join(dataDir, "wrangler"), registryDir: join(dataDir, "wrangler-registry"), logDir };
+    const originUrl = {} as Record<Region, string>;
+    const upstashUrl = {} as Record<Region, string>;
+    const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
+      const out = {} as Record<Region, Managed>;
+      await Promise.all(
+        REGIONS.map(async (r) => {
+          originUrl[r] = `http://127.0.0.1:${ports.origin[r]}`;
+          upstashUrl[r] = `http://127.0.0.1:${ports.upstash[r]}`;
+          out[r] = await startOrigin(launch, r, ports.origin[r], {
+            DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: upstashUrl[r],
+            UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
+            INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
+          });
+        }),
+      );
+      return out;
+    });
+
+    const edgeUrl = `http://127.0.0.1:${ports.edge}`;
+    const edge = await step(8, `edge worker (wrangler dev) on :${ports.edge}`, () =>
+      startEdge(launch, ports.edge, {
+        ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1",
+        SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
+      }),
+    );
+
+    await step(9, "end-to-end check (anonymous feed through the edge)", () =>
+      waitForHttp(`${edgeUrl}/v1/feed?count=1`, { timeoutMs: 60_000, what: "edge feed" }),
+    );
+    log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${logDir}`);
+    return {
+      ports, dataDir, secrets: devSecrets, edgeUrl, originUrl, rankingUrl, upstashUrl, pgUrl, postgres, redis,
+      supervisor: sup, ranking, origins, edge, stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

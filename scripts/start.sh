@@ -1,0 +1,9 @@
+#!/bin/sh
+# `npm start`: install what is missing (dependencies incl. the pinned Node 22), then start the stack.
+set -e
+cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/wrangler/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "fyp-edge: installing dependencies (npm ci) …"
+  npm ci
+fi
+exec node_modules/.bin/node scripts/start.ts "$@"

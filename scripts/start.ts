@@ -1,0 +1,45 @@
+import { parseArgs } from "node:util";
+import { mintSessionToken } from "../shared/auth.ts";
+import { startStack } from "./stack.ts";
+
+// `npm start [-- --users N --videos N]`: the whole local stack in the foreground; Ctrl-C stops it.
+const { values } = parseArgs({
+  options: {
+    users: { type: "string", default: process.env.FYP_USERS ?? "10000" },
+    videos: { type: "string", default: process.env.FYP_VIDEOS ?? "100000" },
+    seed: { type: "string", default: "42" },
+  },
+});
+
+const t0 = Date.now();
+let stopping = false;
+const stack = await startStack({
+  profile: "dev",
+  users: Number(values.users),
+  videos: Number(values.videos),
+  seed: Number(values.seed),
+}).catch((e: Error) => {
+  console.error(`fyp-edge: start failed: ${e.message}`);
+  process.exit(1);
+});
+
+stack.supervisor.onUnexpectedExit = (m, code) => {
+  if (!stopping) console.error(`fyp-edge: ${m.name} exited unexpectedly (code ${code}); see ${m.logFile}`);
+};
+
+const token = await mintSessionToken(stack.secrets.SESSION_SECRET, "u1", "us");
+console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try:`);
+console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
+console.log(`  npm run token -- u42     # a session token for another user`);
+console.log(`fyp-edge ready: ${stack.edgeUrl}`);
+
+async function shutdown(sig: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\nfyp-edge: ${sig} — stopping everything this command started …`);
+  await stack.stop();
+  console.log("fyp-edge: stopped.");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

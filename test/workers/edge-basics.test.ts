@@ -1,0 +1,38 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { mintSessionToken, sessionFromHeader } from "../../shared/auth.ts";
+import { app } from "../../edge/app.ts";
+import { decodeCursor, encodeCursor } from "../../origin/cursor.ts";
+
+// Runs inside workerd: auth, validation and cursors use WebCrypto exactly as in production.
+const e = env as unknown as Record<string, string>;
+
+describe("edge inside workerd", () => {
+  it("mints and verifies HS256 session tokens", async () => {
+    const t = await mintSessionToken(e.SESSION_SECRET, "u42", "eu");
+    expect(await sessionFromHeader(`Bearer ${t}`, e.SESSION_SECRET)).toEqual({ userId: "u42", homeRegion: "eu" });
+    await expect(sessionFromHeader(`Bearer ${t}`, "another-secret-0123456789")).rejects.toMatchObject({ status: 401 });
+    const expired = await mintSessionToken(e.SESSION_SECRET, "u42", "eu", -10);
+    await expect(sessionFromHeader(`Bearer ${expired}`, e.SESSION_SECRET)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("rejects bad feed input with 4xx and the error shape, never 5xx", async () => {
+    for (const q of ["count=0", "count=51", "count=abc", "region=mars", "cursor=%00%01"]) {
+      const res = await app.request(`/v1/feed?${q}`, {}, env);
+      expect(res.status, q).toBe(400);
+      const body = (await res.json()) as { error: { code: string; field?: string } };
+      expect(body.error.code).toBe("invalid_request");
+      expect(body.error.field).toBeTruthy();
+      expect(res.headers.get("x-request-id")).toBeTruthy();
+    }
+    const bad = await app.request("/v1/feed", { headers: { authorization: "Bearer nope" } }, env);
+    expect(bad.status).toBe(401);
+  });
+
+  it("signs cursors so a tampered or foreign one is a 400", async () => {
+    const c = await encodeCursor("k-0123456789", { chain: "abc", offset: 20, user: "7" });
+    expect(await decodeCursor("k-0123456789", c, "7")).toEqual({ chain: "abc", offset: 20, user: "7" });
+    await expect(decodeCursor("k-0123456789", c, "8")).rejects.toMatchObject({ status: 400, field: "cursor" });
+    await expect(decodeCursor("k-0123456789", c.slice(0, -2) + "AA", "7")).rejects.toMatchObject({ status: 400 });
+  });
+});
