@@ -1,3 +1,4 @@
+import type { DurableObjectNamespace, KVNamespace, Queue } from "@cloudflare/workers-types";
 import { z } from "zod";
 import { RegionSchema, type Region } from "../shared/regions.ts";
 
@@ -10,6 +11,14 @@ export interface EdgeBindings {
   ORIGIN_EU_URL: string;
   ORIGIN_APAC_URL: string;
   DEFAULT_REGION?: string;
+  /** Trending lists, hot video pool, emergency pages (written by the pre-warm cron). */
+  FYP_KV: KVNamespace;
+  /** Coalescer Durable Objects, one per hot shared key. */
+  COALESCER: DurableObjectNamespace;
+  /** RegionHealth Durable Object (one global instance). */
+  REGION_HEALTH?: DurableObjectNamespace;
+  /** Interaction events → home region's origin. */
+  EVENTS?: Queue;
   /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */
   ALLOW_REGION_OVERRIDE?: string;
 }

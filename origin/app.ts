@@ -1,19 +1,14 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { parseUserId } from "../shared/ids.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
-import { openDb } from "./db.ts";
-import { originConfig, type OriginBindings } from "./env.ts";
+import { type AppEnv, metricsFor, requestDeps as deps } from "./context.ts";
+import { originConfig } from "./env.ts";
+import { catalogRoutes } from "./catalog-routes.ts";
 import { buildFeed } from "./feed-service.ts";
-import { Metrics } from "./metrics.ts";
-import { redisFor } from "./redis.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
-type AppEnv = { Bindings: OriginBindings };
-
-let metrics: Metrics | null = null;
-const metricsFor = (region: string) => (metrics ??= new Metrics(region));
 
 function serverTiming(t: Record<string, number>): string {
   return Object.entries(t)
@@ -31,13 +26,6 @@ app.use("/internal/*", async (c, next) => {
     throw new ApiError(401, "unauthorized", "internal endpoint: missing or wrong x-internal-secret", "x-internal-secret");
   await next();
 });
-
-function deps(c: Context<AppEnv>) {
-  const cfg = originConfig(c.env);
-  const db = openDb(cfg);
-  c.executionCtx.waitUntil(db.end());
-  return { cfg, db, redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), timings: {} as Record<string, number> };
-}
 
 app.get("/internal/v1/health", async (c) => {
   const d = deps(c);
@@ -69,6 +57,8 @@ app.get("/internal/v1/feed", async (c) => {
   c.header("server-timing", serverTiming({ ...d.timings, origin: total }));
   return c.json(FeedResponseSchema.parse(feed));
 });
+
+catalogRoutes(app, deps);
 
 app.get("/metrics", (c) => {
   const m = metricsFor(originConfig(c.env).REGION);

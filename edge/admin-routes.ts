@@ -1,0 +1,66 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { ApiError, fromZodError } from "../shared/errors.ts";
+import { RegionSchema } from "../shared/regions.ts";
+import { timingSafeEqualStr } from "../shared/timing-safe.ts";
+import type { EdgeEnv } from "./app-env.ts";
+import { edgeConfig } from "./env.ts";
+import { setForcedLevel } from "./forced-levels.ts";
+import { callOrigin } from "./origin-client.ts";
+import { prewarm } from "./prewarm.ts";
+import { regionHealth } from "./routing.ts";
+
+// Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
+// demand, drain/restore a region.
+const DegradationBody = z.object({ region: RegionSchema, level: z.number().int().min(0).max(5).nullable() }).strict();
+
+function requireAdmin(c: Context<EdgeEnv>): void {
+  const cfg = edgeConfig(c.env);
+  const h = c.req.header("authorization") ?? "";
+  if (!h) throw new ApiError(401, "unauthorized", "admin token required", "authorization");
+  if (!timingSafeEqualStr(h, `Bearer ${cfg.ADMIN_TOKEN}`)) throw new ApiError(403, "forbidden", "not an admin token", "authorization");
+}
+
+async function jsonBody(c: Context<EdgeEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.length > 10_000) throw new ApiError(413, "payload_too_large", "body over 10 kB", "body");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
+  }
+}
+
+export function adminRoutes(app: Hono<EdgeEnv>): void {
+  app.use("/v1/admin/*", async (c, next) => {
+    requireAdmin(c);
+    await next();
+  });
+
+  app.post("/v1/admin/prewarm", async (c) => c.json(await prewarm(c.env)));
+
+  app.post("/v1/admin/degradation", async (c) => {
+    const parsed = DegradationBody.safeParse(await jsonBody(c));
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { region, level } = parsed.data;
+    const forced = await setForcedLevel(c.env.FYP_KV, region, level);
+    // The origin acts on levels 1–3 itself; tell it (best effort — the edge still enforces 4–5).
+    const originLevel = level !== null && level <= 3 ? level : null;
+    const res = await callOrigin(edgeConfig(c.env), region, "/internal/v1/admin/degradation", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ level: originLevel }),
+    }).catch((e: Error) => e);
+    const origin = res instanceof Error ? { ok: false, error: res.message } : { ok: res.ok, status: res.status };
+    if (!(res instanceof Error)) await res.body?.cancel();
+    return c.json({ region, level, forced, origin });
+  });
+
+  app.post("/v1/admin/regions/:region/:action{drain|restore}", async (c) => {
+    const region = RegionSchema.safeParse(c.req.param("region"));
+    if (!region.success) throw new ApiError(400, "invalid_request", "must be one of us, eu, apac", "region");
+    const rh = regionHealth(c.env);
+    if (!rh) throw new ApiError(409, "not_configured", "RegionHealth is not bound in this deployment");
+    const action = c.req.param("action") as "drain" | "restore";
+    await (action === "drain" ? rh.drain(region.data) : rh.restore(region.data));
+    return c.json({ region: region.data, action, snapshot: await rh.snapshot() });
+  });
+}

@@ -1,0 +1,26 @@
+import type { KVNamespace } from "@cloudflare/workers-types";
+import type { Region } from "../shared/regions.ts";
+
+// Degradation levels forced by an admin, per region (null = automatic). Levels 4–5 act at the edge
+// (routing / emergency page); 1–3 are also forwarded to that region's origin, which acts on them.
+export type ForcedLevels = Partial<Record<Region, number>>;
+const KEY = "admin:forced-levels";
+
+let memo: { at: number; v: ForcedLevels } | null = null;
+const MEMO_MS = 1000;
+
+export async function getForcedLevels(kv: KVNamespace): Promise<ForcedLevels> {
+  if (memo && Date.now() - memo.at < MEMO_MS) return memo.v;
+  const v = (await kv.get<ForcedLevels>(KEY, "json")) ?? {};
+  memo = { at: Date.now(), v };
+  return v;
+}
+
+export async function setForcedLevel(kv: KVNamespace, region: Region, level: number | null): Promise<ForcedLevels> {
+  const cur = { ...(await kv.get<ForcedLevels>(KEY, "json")) };
+  if (level === null) delete cur[region];
+  else cur[region] = level;
+  await kv.put(KEY, JSON.stringify(cur));
+  memo = { at: Date.now(), v: cur };
+  return cur;
+}

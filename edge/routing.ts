@@ -1,0 +1,77 @@
+import { REGION_VALUES, type Region } from "../shared/regions.ts";
+import type { EdgeBindings } from "./env.ts";
+import { getForcedLevels } from "./forced-levels.ts";
+
+// Read routing: which regions to try, in order, and the level the edge reports. The RegionHealth
+// Durable Object decides which regions are in rotation and their weights; each isolate caches its
+// snapshot briefly so the single global object is not on every request's path.
+
+export interface RegionView {
+  region: Region;
+  inRotation: boolean;
+  weight: number;
+}
+export interface RegionHealthStub {
+  snapshot(): Promise<{ regions: Record<Region, { state: string; weight: number }> } & Record<string, unknown>>;
+  drain(region: Region): Promise<unknown>;
+  restore(region: Region): Promise<unknown>;
+  ensureStarted(): Promise<unknown>;
+}
+
+export function regionHealth(env: EdgeBindings): RegionHealthStub | null {
+  if (!env.REGION_HEALTH) return null;
+  return env.REGION_HEALTH.get(env.REGION_HEALTH.idFromName("global")) as unknown as RegionHealthStub;
+}
+
+const SNAPSHOT_MS = 1000;
+let cached: { at: number; views: RegionView[] } | null = null;
+
+export async function regionViews(env: EdgeBindings): Promise<RegionView[]> {
+  if (cached && Date.now() - cached.at < SNAPSHOT_MS) return cached.views;
+  const rh = regionHealth(env);
+  let views: RegionView[] = REGION_VALUES.map((region) => ({ region, inRotation: true, weight: 1 }));
+  if (rh) {
+    try {
+      const snap = await rh.snapshot();
+      views = REGION_VALUES.map((region) => {
+        const s = snap.regions[region];
+        return { region, inRotation: !!s && s.weight > 0, weight: s?.weight ?? 0 };
+      });
+    } catch {
+      /* health object unreachable: assume everything is in rotation; origin calls still fail over */
+    }
+  }
+  cached = { at: Date.now(), views };
+  return views;
+}
+
+export function invalidateRegionViews(): void {
+  cached = null;
+}
+
+export interface ReadRoute {
+  /** Regions to try, in order (preferred first when it is in rotation). */
+  candidates: Region[];
+  /** 0 normal · 4 preferred region out of rotation · 5 several regions down (or forced). */
+  level: number;
+}
+
+export async function routeRead(env: EdgeBindings, preferred: Region, rand = Math.random(), rand2 = Math.random()): Promise<ReadRoute> {
+  const [views, forced] = await Promise.all([regionViews(env), getForcedLevels(env.FYP_KV)]);
+  const forcedLevel = forced[preferred] ?? 0;
+  if (forcedLevel >= 5) return { candidates: [], level: 5 };
+  const usable = views.filter((v) => v.inRotation && (forced[v.region] ?? 0) < 4);
+  const down = views.length - views.filter((v) => v.inRotation).length;
+  if (usable.length === 0 || down >= 2) return { candidates: usable.map((v) => v.region), level: 5 };
+  const pref = usable.find((v) => v.region === preferred);
+  const others = usable.filter((v) => v.region !== preferred);
+  // Weighted order among the others (recovering regions carry a reduced weight).
+  const total = others.reduce((s, v) => s + v.weight, 0);
+  let pick = rand * total;
+  const first = others.find((v) => (pick -= v.weight) <= 0) ?? others[0];
+  const ordered = first ? [first, ...others.filter((v) => v !== first)] : [];
+  // A recovering preferred region takes only its weight's share of its own traffic (10% → 100%).
+  if (pref && rand2 < pref.weight) return { candidates: [pref.region, ...ordered.map((v) => v.region)], level: 0 };
+  if (pref) return { candidates: [...ordered.map((v) => v.region), pref.region], level: 4 };
+  return { candidates: ordered.map((v) => v.region), level: 4 };
+}

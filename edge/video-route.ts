@@ -1,0 +1,78 @@
+import type { Context } from "hono";
+import { TTL } from "../shared/config.ts";
+import type { FeedItem } from "../shared/contract.ts";
+import { ApiError } from "../shared/errors.ts";
+import { parseVideoId } from "../shared/ids.ts";
+import type { EdgeEnv } from "./app-env.ts";
+import { cachedRead } from "./cached-read.ts";
+import { cacheGet } from "./edge-cache.ts";
+import { edgeConfig } from "./env.ts";
+import { HotKeys } from "./hot-keys.ts";
+import { KV } from "./kv-keys.ts";
+import { readRegion } from "./region-router.ts";
+import { routeRead } from "./routing.ts";
+import { countResult, edgeStats, type CacheResult } from "./stats.ts";
+
+// GET /v1/videos/:id — hot-spot defence: edge cache (SWR) + coalescing (per isolate and via the
+// Coalescer DO), hot-key detection (hot keys are read from Redis replica keys at the origin and
+// published to the KV hot pool), and a per-video origin rate limit that serves cached/stale/hot-pool
+// content first and 429 + retry-after only when nothing is cached.
+export const hotKeys = new HotKeys();
+
+function send(c: Context<EdgeEnv>, body: string, status: number, cache: CacheResult, hot: boolean): Response {
+  countResult(cache);
+  return c.body(body, status as 200, {
+    "content-type": "application/json", "x-cache": cache, "x-hot-key": hot ? "1" : "0",
+    "cache-control": status === 200 ? `public, max-age=${TTL.edgeVideo}` : "no-store",
+  });
+}
+
+export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
+  const raw = c.req.param("video_id") ?? "";
+  const id = parseVideoId(raw);
+  if (id === null) throw new ApiError(400, "invalid_request", "must look like v123", "video_id");
+  const vid = `v${id}`;
+  const cfg = edgeConfig(c.env);
+  const preferred = readRegion(cfg, { override: c.req.query("region") ?? c.req.header("x-fyp-region"), cf: null });
+  const rps = hotKeys.hit(vid);
+  const hot = hotKeys.isHot(rps);
+  const key = `video/${vid}`;
+  if (hot) c.executionCtx.waitUntil(publishHot(c, vid));
+
+  const cached = await cacheGet(key, TTL.edgeVideo);
+  if (cached?.fresh) return send(c, cached.payload.body, cached.payload.status, "HIT", hot);
+  if (!hotKeys.takeOriginToken(vid)) {
+    // Over this video's origin budget: anything cached beats a 429.
+    edgeStats.rateLimited++;
+    if (cached) return send(c, cached.payload.body, cached.payload.status, "STALE", hot);
+    const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
+    if (pooled) return send(c, pooled, 200, "STALE", hot);
+    throw new ApiError(429, "rate_limited", `video ${vid} is over its origin rate limit; retry shortly`, undefined, { "retry-after": "1" });
+  }
+  const route = await routeRead(c.env, preferred);
+  for (const region of route.candidates) {
+    try {
+      const r = await cachedRead(
+        c.env,
+        { key, region, path: `/internal/v1/videos/${vid}${hot ? "?hot=1" : ""}`, ttlS: TTL.edgeVideo, staleS: TTL.edgeVideoStale, shared: true, maxWaitMs: 3000, cacheStatuses: [200, 404] },
+        c.executionCtx,
+      );
+      return send(c, r.payload.body, r.payload.status, r.result, hot);
+    } catch {
+      edgeStats.originErrors++;
+    }
+  }
+  const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
+  if (pooled) return send(c, pooled, 200, "STALE", hot);
+  throw new ApiError(503, "unavailable", "video metadata temporarily unavailable", undefined, { "retry-after": "5" });
+}
+
+async function publishHot(c: Context<EdgeEnv>, vid: string): Promise<void> {
+  const existing = await c.env.FYP_KV.get(KV.hotVideo(vid));
+  if (existing) return;
+  const cached = await cacheGet(`video/${vid}`, TTL.edgeVideo);
+  if (cached?.payload.status === 200) {
+    const item = JSON.parse(cached.payload.body) as FeedItem;
+    await c.env.FYP_KV.put(KV.hotVideo(vid), JSON.stringify(item), { expirationTtl: 3600 });
+  }
+}

@@ -1,0 +1,232 @@
+// Dynamic micro-batching: concurrent rank requests are concatenated into one session.run of up to
+// maxBatchRows rows, dispatched when the batch is full or maxWaitMs after its first request arrived, and
+// split back per request. One batch runs at a time: while it runs, the next one fills up, which is what
+// makes batching effective under load without adding latency when idle.
+//
+// Admission is bounded by maxQueueRows (rows admitted and not yet answered); beyond that submit() throws
+// OverloadError so the caller can shed load (503 + retry-after) instead of queueing without bound.
+// Requests larger than maxBatchRows are split over consecutive batches; smaller ones are never split.
+import { CTX_DIM, EMBEDDING_DIM } from "../shared/rank-contract.ts";
+
+export interface RankJob {
+  user: Float32Array; // 16: one user, broadcast to every candidate row
+  video: Float32Array; // rows * 16
+  ctx: Float32Array; // rows * 4
+  rows: number;
+}
+
+export interface JobResult {
+  scores: Float32Array;
+  modelVersion: string;
+  batchRows: number; // rows of the (largest) session.run this request rode in
+  queueMs: number; // enqueue → first dispatch
+  inferMs: number; // time inside session.run (summed over parts)
+}
+
+export interface BatchInput {
+  user: Float32Array;
+  video: Float32Array;
+  ctx: Float32Array;
+  rows: number;
+}
+
+/** Runs one batch; returns scores and the model version that produced them. */
+export type BatchRunner = (batch: BatchInput) => Promise<{ scores: Float32Array; modelVersion: string }>;
+
+export interface BatcherOptions {
+  maxBatchRows: number;
+  maxWaitMs: number;
+  maxQueueRows: number;
+  run: BatchRunner;
+  onBatch?: (rows: number, ms: number) => void;
+}
+
+export class OverloadError extends Error {
+  override name = "OverloadError";
+}
+export class ShuttingDownError extends Error {
+  override name = "ShuttingDownError";
+}
+
+interface Pending {
+  job: RankJob;
+  scores: Float32Array;
+  offset: number; // rows already dispatched
+  done: number; // rows scored
+  enqueuedAt: number;
+  queueMs: number;
+  inferMs: number;
+  batchRows: number;
+  failed: boolean;
+  resolve: (r: JobResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Part {
+  p: Pending;
+  from: number;
+  rows: number;
+}
+
+export class MicroBatcher {
+  private readonly o: BatcherOptions;
+  private queue: Pending[] = [];
+  private queued = 0; // rows not yet dispatched
+  private outstanding = 0; // rows admitted, not yet answered
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(o: BatcherOptions) {
+    this.o = o;
+  }
+
+  get queuedRows(): number {
+    return this.queued;
+  }
+  get outstandingRows(): number {
+    return this.outstanding;
+  }
+
+  submit(job: RankJob): Promise<JobResult> {
+    if (this.closing) return Promise.reject(new ShuttingDownError("ranking service is shutting down"));
+    if (job.rows === 0) return Promise.resolve({ scores: new Float32Array(0), modelVersion: "", batchRows: 0, queueMs: 0, inferMs: 0 });
+    // An idle service always admits one request, however large, so no request is unservable.
+    if (this.outstanding > 0 && this.outstanding + job.rows > this.o.maxQueueRows) {
+      return Promise.reject(new OverloadError(`queue full (${this.outstanding} rows outstanding, limit ${this.o.maxQueueRows})`));
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      this.queue.push({
+        job, scores: new Float32Array(job.rows), offset: 0, done: 0, enqueuedAt: performance.now(),
+        queueMs: -1, inferMs: 0, batchRows: 0, failed: false, resolve, reject,
+      });
+      this.queued += job.rows;
+      this.outstanding += job.rows;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queued >= this.o.maxBatchRows || this.closing) {
+      this.clearTimer();
+      queueMicrotask(() => this.dispatch());
+    } else if (!this.timer) {
+      // setImmediate for 0 still lets requests parsed in the same I/O turn join the batch.
+      const fire = () => {
+        this.timer = null;
+        this.dispatch();
+      };
+      this.timer = this.o.maxWaitMs > 0 ? setTimeout(fire, this.o.maxWaitMs) : (setImmediate(fire) as unknown as NodeJS.Timeout);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearImmediate(this.timer as unknown as NodeJS.Immediate);
+      this.timer = null;
+    }
+  }
+
+  /** Takes whole requests while they fit; only an oversized head request is cut into batch-size parts. */
+  private take(): Part[] {
+    const parts: Part[] = [];
+    let filled = 0;
+    while (this.queue.length > 0 && filled < this.o.maxBatchRows) {
+      const p = this.queue[0];
+      const left = p.job.rows - p.offset;
+      const room = this.o.maxBatchRows - filled;
+      if (left > room && filled > 0) break;
+      const rows = Math.min(left, room);
+      parts.push({ p, from: p.offset, rows });
+      p.offset += rows;
+      filled += rows;
+      if (p.offset === p.job.rows) this.queue.shift();
+    }
+    this.queued -= filled;
+    return parts;
+  }
+
+  private dispatch(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.clearTimer();
+    const parts = this.take();
+    const rows = parts.reduce((s, x) => s + x.rows, 0);
+    const user = new Float32Array(rows * EMBEDDING_DIM);
+    const video = new Float32Array(rows * EMBEDDING_DIM);
+    const ctx = new Float32Array(rows * CTX_DIM);
+    let r = 0;
+    const now = performance.now();
+    for (const { p, from, rows: n } of parts) {
+      if (p.queueMs < 0) p.queueMs = now - p.enqueuedAt;
+      for (let i = 0; i < n; i++) user.set(p.job.user, (r + i) * EMBEDDING_DIM);
+      video.set(p.job.video.subarray(from * EMBEDDING_DIM, (from + n) * EMBEDDING_DIM), r * EMBEDDING_DIM);
+      ctx.set(p.job.ctx.subarray(from * CTX_DIM, (from + n) * CTX_DIM), r * CTX_DIM);
+      r += n;
+    }
+    this.running = true;
+    const t0 = performance.now();
+    this.o
+      .run({ user, video, ctx, rows })
+      .then(
+        ({ scores, modelVersion }) => {
+          const ms = performance.now() - t0;
+          this.o.onBatch?.(rows, ms);
+          let off = 0;
+          for (const { p, from, rows: n } of parts) {
+            p.scores.set(scores.subarray(off, off + n), from);
+            off += n;
+            p.inferMs += ms;
+            p.batchRows = Math.max(p.batchRows, rows);
+            p.done += n;
+            if (p.done === p.job.rows && !p.failed) {
+              this.finish(p);
+              p.resolve({ scores: p.scores, modelVersion, batchRows: p.batchRows, queueMs: p.queueMs, inferMs: p.inferMs });
+            }
+          }
+        },
+        (err) => {
+          for (const { p } of parts) this.fail(p, err);
+        },
+      )
+      .finally(() => {
+        this.running = false;
+        // Whatever queued up during the run has already waited; go again right away.
+        if (this.queue.length > 0) queueMicrotask(() => this.dispatch());
+        this.checkDrained();
+      });
+  }
+
+  private finish(p: Pending): void {
+    this.outstanding -= p.job.rows;
+  }
+
+  private fail(p: Pending, err: unknown): void {
+    if (p.failed) return;
+    p.failed = true;
+    // Drop any not-yet-dispatched remainder of a split request.
+    const idx = this.queue.indexOf(p);
+    if (idx >= 0) {
+      this.queue.splice(idx, 1);
+      this.queued -= p.job.rows - p.offset;
+    }
+    this.finish(p);
+    p.reject(err);
+  }
+
+  private checkDrained(): void {
+    if (this.outstanding === 0 && !this.running) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Stops admitting work and resolves once every admitted request has been answered. */
+  drain(): Promise<void> {
+    this.closing = true;
+    this.schedule(); // flush a pending wait timer immediately
+    return new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+  }
+}

@@ -1,0 +1,70 @@
+// Ranking service configuration: environment variables, validated with zod so a typo fails at startup
+// with the variable's name rather than as odd behaviour under load.
+import { z } from "zod";
+import { DEFAULT_MODEL_DIR } from "./registry.ts";
+
+export const BACKENDS = ["cpu", "cuda", "wasm"] as const;
+export type BackendKind = (typeof BACKENDS)[number];
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+export const RankingConfigSchema = z.object({
+  port: int(8790, 0, 65535), // 0 = pick a free port (tests)
+  host: z.string().min(1).default("127.0.0.1"),
+  modelDir: z.string().min(1).default(DEFAULT_MODEL_DIR),
+  backend: z.enum(BACKENDS).default("cpu"),
+  maxBatchRows: int(8192, 1, 1 << 20),
+  maxWaitMs: z.coerce.number().min(0).max(1000).default(2),
+  maxQueueRows: int(65_536, 1, 1 << 24),
+  intraOpThreads: int(0, 0, 256), // 0 = onnxruntime's default
+  modelPollMs: int(2000, 10, 3_600_000),
+  internalSecret: z.string().min(1).default("dev-internal-secret"),
+  faultDelayMs: z.coerce.number().min(0).max(60_000).default(0),
+  faultFailRate: z.coerce.number().min(0).max(1).default(0),
+  drainTimeoutMs: int(10_000, 0, 600_000), // graceful shutdown bound
+  maxBodyBytes: int(32 * 1024 * 1024, 1024, 1 << 30),
+});
+
+export type RankingConfig = z.infer<typeof RankingConfigSchema>;
+
+const ENV_KEYS: Record<keyof RankingConfig, string> = {
+  port: "PORT",
+  host: "HOST",
+  modelDir: "MODEL_DIR",
+  backend: "RANK_BACKEND",
+  maxBatchRows: "RANK_MAX_BATCH_ROWS",
+  maxWaitMs: "RANK_MAX_WAIT_MS",
+  maxQueueRows: "RANK_MAX_QUEUE_ROWS",
+  intraOpThreads: "RANK_INTRA_OP_THREADS",
+  modelPollMs: "MODEL_POLL_MS",
+  internalSecret: "INTERNAL_SECRET",
+  faultDelayMs: "RANK_FAULT_DELAY_MS",
+  faultFailRate: "RANK_FAULT_FAIL_RATE",
+  drainTimeoutMs: "RANK_DRAIN_TIMEOUT_MS",
+  maxBodyBytes: "RANK_MAX_BODY_BYTES",
+};
+
+/** Builds a config from explicit values, filling defaults; throws a readable error on bad values. */
+export function rankingConfig(values: Partial<Record<keyof RankingConfig, unknown>> = {}): RankingConfig {
+  const r = RankingConfigSchema.safeParse(values);
+  if (!r.success) {
+    const msg = r.error.issues
+      .map((i) => {
+        const key = String(i.path[0]) as keyof RankingConfig;
+        return `${ENV_KEYS[key] ?? key}: ${i.message}`;
+      })
+      .join("; ");
+    throw new Error(`invalid ranking config: ${msg}`);
+  }
+  return r.data;
+}
+
+/** Reads the config from environment variables (empty strings count as unset). */
+export function rankingConfigFromEnv(env: Record<string, string | undefined> = process.env): RankingConfig {
+  const values: Partial<Record<keyof RankingConfig, unknown>> = {};
+  for (const [key, name] of Object.entries(ENV_KEYS) as [keyof RankingConfig, string][]) {
+    const v = env[name];
+    if (v !== undefined && v !== "") values[key] = v;
+  }
+  return rankingConfig(values);
+}

@@ -1,0 +1,118 @@
+// Ranking service entry: `node gpu-inference/server.ts` (config from env) or, in-process,
+// `await startRankingServer({ port: 0, modelDir })`. Startup proves the configured backend works (a
+// missing CUDA provider is a startup error, not a silent CPU fallback), then loads the registry's current
+// model if there is one; /readyz turns 200 once a model is loaded and the poller keeps it current.
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { createRankApp } from "./app.ts";
+import { createScorer, probeBackend } from "./backends.ts";
+import { MicroBatcher } from "./batcher.ts";
+import { rankingConfig, rankingConfigFromEnv, type RankingConfig } from "./config.ts";
+import { FaultInjector } from "./fault.ts";
+import { ModelHolder } from "./model-holder.ts";
+import { ModelRegistry } from "./registry.ts";
+import { createServiceMetrics } from "./service-metrics.ts";
+
+export interface RankingServer {
+  port: number;
+  url: string;
+  config: RankingConfig;
+  /** Stops accepting work, drains admitted requests (bounded by drainTimeoutMs), closes the listener. */
+  close(): Promise<void>;
+}
+
+export async function startRankingServer(input: Partial<RankingConfig> = {}): Promise<RankingServer> {
+  const config = rankingConfig(input);
+  const log = (msg: string) => console.log(`[rank] ${msg}`);
+  const backendOpts = { backend: config.backend, intraOpThreads: config.intraOpThreads };
+  await probeBackend(backendOpts);
+
+  const registry = new ModelRegistry(config.modelDir);
+  const fault = new FaultInjector({ delay_ms: config.faultDelayMs, fail_rate: config.faultFailRate });
+  // Gauges read batcher/holder at scrape time; the closures run only after both exist.
+  const metrics = createServiceMetrics({
+    queueRows: () => batcher.queuedRows,
+    outstandingRows: () => batcher.outstandingRows,
+    modelVersion: () => holder.meta?.version ?? null,
+    modelAuc: () => ({ auc: holder.meta?.auc ?? null, baseline: holder.meta?.baseline_auc ?? null }),
+  });
+  const holder = new ModelHolder(registry, {
+    pollMs: config.modelPollMs,
+    load: (bytes) => createScorer(bytes, backendOpts),
+    log,
+    onReload: (ok) => metrics.reloads.inc({ result: ok ? "ok" : "error" }),
+  });
+  const batcher = new MicroBatcher({
+    maxBatchRows: config.maxBatchRows,
+    maxWaitMs: config.maxWaitMs,
+    maxQueueRows: config.maxQueueRows,
+    onBatch: (rows, ms) => metrics.observeBatch(rows, ms),
+    run: async (batch) => {
+      await fault.delay(); // chaos hook: "the model got slow" (0 by default)
+      const lease = holder.acquire();
+      if (!lease) throw new Error("no model loaded");
+      try {
+        return { scores: await lease.scorer.run(batch), modelVersion: lease.version };
+      } finally {
+        lease.release();
+      }
+    },
+  });
+  await holder.start();
+  if (!holder.ready) log(`no model in ${registry.dir} yet; /readyz is 503 until one is registered`);
+
+  const app = createRankApp({ config, holder, batcher, metrics, fault });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    s.once("error", reject);
+  });
+  // Keep-alive longer than typical client pools' idle timeouts avoids racing a closing socket.
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  log(`listening on http://${config.host}:${port} backend=${config.backend} model=${holder.meta?.version ?? "(none)"}`);
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      const drained = batcher.drain();
+      const timeout = new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref());
+      await Promise.race([drained, timeout]);
+      await holder.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Responses already being written get a moment; anything still open after that is cut.
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
+      });
+    })());
+
+  return { port, url: `http://${config.host}:${port}`, config, close };
+}
+
+async function main(): Promise<void> {
+  const config = rankingConfigFromEnv();
+  const srv = await startRankingServer(config);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[rank] ${sig}: draining in-flight work`);
+    srv.close().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(`[rank] shutdown error: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (import.meta.main) {
+  main().catch((e) => {
+    console.error(`[rank] startup failed: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}
