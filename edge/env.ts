@@ -21,6 +21,15 @@ export interface EdgeBindings {
   EVENTS?: Queue;
   /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */
   ALLOW_REGION_OVERRIDE?: string;
+  /** Upper bound of the events consumer's retry delay (s); tests shrink it. */
+  EVENTS_MAX_RETRY_DELAY_S?: string;
+  /** RegionHealth timings (ms / counts); see edge/region-health-config.ts. */
+  HEALTH_PROBE_INTERVAL_MS?: string;
+  HEALTH_PROBE_TIMEOUT_MS?: string;
+  HEALTH_FAILURES_TO_REMOVE?: string;
+  HEALTH_ANTI_FLAP_MS?: string;
+  HEALTH_RECOVERY_WEIGHT?: string;
+  HEALTH_FULL_WEIGHT_AFTER_MS?: string;
 }
 
 const EdgeConfigSchema = z.object({

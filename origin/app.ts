@@ -6,6 +6,7 @@ import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
+import { eventsRoutes } from "./events-routes.ts";
 import { buildFeed } from "./feed-service.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
@@ -59,6 +60,7 @@ app.get("/internal/v1/feed", async (c) => {
 });
 
 catalogRoutes(app, deps);
+eventsRoutes(app, deps);
 
 app.get("/metrics", (c) => {
   const m = metricsFor(originConfig(c.env).REGION);

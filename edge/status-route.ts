@@ -1,0 +1,58 @@
+import type { Context } from "hono";
+import { REGION_VALUES, type Region } from "../shared/regions.ts";
+import type { EdgeEnv } from "./app-env.ts";
+import { edgeConfig } from "./env.ts";
+import { getForcedLevels } from "./forced-levels.ts";
+import { callOrigin } from "./origin-client.ts";
+import { regionHealth, routeRead } from "./routing.ts";
+import { edgeStats } from "./stats.ts";
+
+// GET /v1/status: what the ops page shows. Everything is gathered with short timeouts and no retries:
+// status must answer quickly precisely when parts of the system are down.
+const ORIGIN_STATUS_TIMEOUT_MS = 800;
+const noRetry = { retries: 0, delaysMs: [0], jitter: 0, perTryTimeoutMs: ORIGIN_STATUS_TIMEOUT_MS };
+
+async function originHealth(c: Context<EdgeEnv>, region: Region): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  try {
+    const res = await callOrigin(edgeConfig(c.env), region, "/internal/v1/health", {}, noRetry);
+    const body = (await res.json()) as Record<string, unknown>;
+    return { reachable: res.ok, latency_ms: Math.round(performance.now() - t0), ...body };
+  } catch (e) {
+    return { reachable: false, latency_ms: Math.round(performance.now() - t0), error: (e as Error).message };
+  }
+}
+
+export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
+  const rh = regionHealth(c.env);
+  const [health, forced, origins] = await Promise.all([
+    rh ? rh.snapshot().catch((e: Error) => ({ error: e.message })) : Promise.resolve(null),
+    getForcedLevels(c.env.FYP_KV),
+    Promise.all(REGION_VALUES.map(async (r) => [r, await originHealth(c, r)] as const)),
+  ]);
+  const regions: Record<string, unknown> = {};
+  for (const [r, o] of origins) {
+    const route = await routeRead(c.env, r);
+    const originLevel = typeof o.degradation_level === "number" ? o.degradation_level : o.reachable ? 0 : 4;
+    regions[r] = {
+      degradation_level: Math.max(route.level, originLevel, forced[r] ?? 0),
+      forced_level: forced[r] ?? null,
+      serving_from: route.candidates[0] ?? "emergency",
+      origin: o,
+    };
+  }
+  const lookups = edgeStats.hit + edgeStats.miss + edgeStats.stale + edgeStats.coalesced;
+  return c.json(
+    {
+      generated_at: new Date().toISOString(),
+      regions,
+      region_health: health,
+      edge: {
+        cache: { ...edgeStats, hit_rate: lookups ? (edgeStats.hit + edgeStats.stale + edgeStats.coalesced) / lookups : null },
+        isolate_scope: "counters are per edge isolate",
+      },
+    },
+    200,
+    { "cache-control": "no-store" },
+  );
+}

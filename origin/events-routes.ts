@@ -1,0 +1,92 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { RETRY } from "../shared/config.ts";
+import { EventSchema } from "../shared/contract.ts";
+import { ApiError, fromZodError } from "../shared/errors.ts";
+import { parseUserId, parseVideoId } from "../shared/ids.ts";
+import { RegionSchema } from "../shared/regions.ts";
+import type { AppEnv, RequestDeps } from "./context.ts";
+import type { Db } from "./db.ts";
+import { bumpCounters } from "./live-counters.ts";
+
+// POST /internal/v1/events (called by the edge's queue consumer): write a user's interaction events
+// into THIS region's database, exactly once per idempotency key.
+//  - Residency guard: the batch must name this region as the user's home region AND the user must
+//    live in this region's database; anything else is refused (409), never written here.
+//  - Idempotency: INSERT … ON CONFLICT (idempotency_key) DO NOTHING, so redelivery is harmless.
+//  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later.
+const Body = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withDbWriteRetry<T>(f: (timeoutMs: number) => Promise<T>): Promise<T> {
+  const p = RETRY.dbWrite;
+  let last: unknown;
+  for (let attempt = 0; attempt <= p.retries; attempt++) {
+    if (attempt > 0) {
+      const base = p.delaysMs[Math.min(attempt - 1, p.delaysMs.length - 1)];
+      await sleep(base * (1 + p.jitter * (2 * Math.random() - 1)));
+    }
+    try {
+      return await f(p.perTryTimeoutMs);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {
+  const rows = await db.query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()], RETRY.dbRead.perTryTimeoutMs * 10);
+  return rows[0]?.home_region ?? null;
+}
+
+function insertSql(n: number): string {
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = i * 8;
+    rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`);
+  }
+  return `INSERT INTO interactions (user_id, video_id, author_id, type, watch_ms, ts, idempotency_key, region)
+          VALUES ${rows.join(", ")} ON CONFLICT (idempotency_key) DO NOTHING RETURNING video_id, type`;
+}
+
+export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
+  app.post("/internal/v1/events", async (c) => {
+    const d = deps(c);
+    d.metrics.request("events");
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
+    }
+    const parsed = Body.safeParse(raw);
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { user_id, home_region, events } = parsed.data;
+    const uid = parseUserId(user_id);
+    if (uid === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
+    if (home_region !== d.cfg.REGION)
+      throw new ApiError(409, "wrong_region", `user's home region is ${home_region}; this is ${d.cfg.REGION}`, "home_region");
+    const params: unknown[] = [];
+    for (const e of events) {
+      params.push(uid.toString(), e.video_id ? parseVideoId(e.video_id)!.toString() : null, e.author_id ? parseUserId(e.author_id)!.toString() : null,
+        e.type, e.watch_ms ?? null, e.ts, e.idempotency_key, d.cfg.REGION);
+    }
+    let inserted: { video_id: string | null; type: string }[];
+    try {
+      const home = await withDbWriteRetry(() => homeRegionOf(d.db, uid));
+      if (home !== d.cfg.REGION)
+        throw new ApiError(409, "wrong_region", home ? `user lives in ${home}` : `user ${user_id} is not a resident of ${d.cfg.REGION}`, "user_id");
+      inserted = await withDbWriteRetry((t) => d.db.query(insertSql(events.length), params, t));
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      c.header("retry-after", "2");
+      throw new ApiError(503, "db_unavailable", `events not written: ${(e as Error).message}`);
+    }
+    d.metrics.eventsWritten(inserted.length);
+    // Live counters for views/likes (flushed to Postgres in batches); only for newly written events.
+    c.executionCtx.waitUntil(bumpCounters(d.redis, inserted).catch(() => {}));
+    return c.json({ written: inserted.length, duplicates: events.length - inserted.length, region: d.cfg.REGION });
+  });
+}

@@ -1,0 +1,71 @@
+import { describe, expect, inject, it } from "vitest";
+import { FeedResponseSchema, TrendingResponseSchema } from "../../shared/contract.ts";
+import { counter } from "./support/metrics.ts";
+
+// Edge capabilities against the running stack: coalescing, caching, pre-warmed trending, level 5.
+const stack = inject("stack");
+const admin = { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}`, "content-type": "application/json" };
+
+async function force(region: string, level: number | null) {
+  const res = await fetch(`${stack.edgeUrl}/v1/admin/degradation`, { method: "POST", headers: admin, body: JSON.stringify({ region, level }) });
+  expect(res.status).toBe(200);
+}
+
+describe("edge tier", () => {
+  it("1,000 concurrent misses for one key make exactly one origin fetch, then the cache answers", async () => {
+    const count = 37; // a page size no other test asks for: a guaranteed cold key
+    const before = await counter(`${stack.originUrl.apac}/metrics`, "fyp_origin_requests_total", { route: "feed" });
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => fetch(`${stack.edgeUrl}/v1/feed?count=${count}&region=apac`).then(async (r) => ({ status: r.status, cache: r.headers.get("x-cache"), body: await r.json() }))),
+    );
+    const after = await counter(`${stack.originUrl.apac}/metrics`, "fyp_origin_requests_total", { route: "feed" });
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(after - before).toBe(1);
+    const kinds = new Set(results.map((r) => r.cache));
+    expect([...kinds].every((k) => k === "MISS" || k === "COALESCED" || k === "HIT")).toBe(true);
+    expect(results.filter((r) => r.cache === "MISS").length).toBe(1);
+    const again = await fetch(`${stack.edgeUrl}/v1/feed?count=${count}&region=apac`);
+    expect(again.headers.get("x-cache")).toBe("HIT");
+    expect(FeedResponseSchema.parse(await again.json()).source).toBe("edge-cache");
+  });
+
+  it("pre-warm fills KV; /v1/trending is served from KV", async () => {
+    const pw = await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: admin });
+    expect(pw.status).toBe(200);
+    const res = await fetch(`${stack.edgeUrl}/v1/trending?region=eu`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-cache")).toBe("HIT");
+    const body = TrendingResponseSchema.parse(await res.json());
+    expect(body.region).toBe("eu");
+    expect(body.items.length).toBeGreaterThan(10);
+  });
+
+  it("forced level 5 serves the emergency feed; releasing it restores the origin", async () => {
+    await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: admin });
+    await force("us", 5);
+    try {
+      const res = await fetch(`${stack.edgeUrl}/v1/feed?count=5&region=us`);
+      expect(res.status).toBe(200);
+      const body = FeedResponseSchema.parse(await res.json());
+      expect(body.source).toBe("emergency");
+      expect(body.degradation_level).toBe(5);
+      expect(body.items.length).toBeGreaterThan(0);
+      const page = await fetch(`${stack.edgeUrl}/emergency?region=us`);
+      expect(await page.text()).toContain("emergency");
+    } finally {
+      await force("us", null);
+    }
+    const res = await fetch(`${stack.edgeUrl}/v1/feed?count=6&region=us`);
+    const body = FeedResponseSchema.parse(await res.json());
+    expect(body.source).not.toBe("emergency");
+  });
+
+  it("admin endpoints: 401 without a token, 403 with a wrong one; /openapi.json documents the contract", async () => {
+    expect((await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST" })).status).toBe(401);
+    expect((await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: { authorization: "Bearer nope-nope-nope-nope" } })).status).toBe(403);
+    const doc = await (await fetch(`${stack.edgeUrl}/openapi.json`)).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/feed", "/v1/events", "/v1/videos/{video_id}"]));
+    const st = await (await fetch(`${stack.edgeUrl}/v1/status`)).json();
+    expect(Object.keys(st.regions)).toEqual(["us", "eu", "apac"]);
+  });
+});
