@@ -6,6 +6,7 @@ import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
+import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { buildFeed } from "./feed-service.ts";
 
@@ -61,6 +62,12 @@ app.get("/internal/v1/feed", async (c) => {
 
 catalogRoutes(app, deps);
 eventsRoutes(app, deps);
+
+app.post("/internal/v1/counters/flush", async (c) => {
+  const d = deps(c);
+  d.metrics.request("counters_flush");
+  return c.json(await flushCounters(d.db, d.redis));
+});
 
 app.get("/metrics", (c) => {
   const m = metricsFor(originConfig(c.env).REGION);
