@@ -10,6 +10,8 @@ import type { RankingConfig } from "./config.ts";
 import { FaultSettingsSchema, type FaultInjector } from "./fault.ts";
 import type { ModelHolder } from "./model-holder.ts";
 import type { ServiceMetrics } from "./service-metrics.ts";
+import { topK } from "./top-k.ts";
+import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 
 export interface AppDeps {
   config: RankingConfig;
@@ -17,6 +19,8 @@ export interface AppDeps {
   batcher: MicroBatcher;
   metrics: ServiceMetrics;
   fault: FaultInjector;
+  /** True once shutdown began: /readyz turns 503 so the load balancer stops sending new work. */
+  draining: () => boolean;
 }
 
 type ErrorStatus = 400 | 401 | 404 | 413 | 500 | 503;
@@ -26,17 +30,15 @@ function errorJson(c: Context, status: ErrorStatus, code: string, message: strin
   return c.json({ error: { code, message, ...(field ? { field } : {}) } }, status);
 }
 
-/** Indices of the top k scores, descending; ties keep candidate order (stable, deterministic). */
-function topK(scores: Float32Array, k: number): Uint32Array {
-  const idx = new Uint32Array(scores.length);
-  for (let i = 0; i < idx.length; i++) idx[i] = i;
-  idx.sort((a, b) => scores[b] - scores[a] || a - b);
-  return k < idx.length ? idx.subarray(0, k) : idx;
-}
-
 export function createRankApp(d: AppDeps): Hono {
   const app = new Hono();
 
+  // While draining, every response closes its connection, so keep-alive clients reconnect to another
+  // replica instead of holding this one open until the shutdown deadline.
+  app.use(async (c, next) => {
+    await next();
+    if (d.draining()) c.res.headers.set("connection", "close");
+  });
   app.use(
     "/v1/*",
     bodyLimit({
@@ -46,34 +48,36 @@ export function createRankApp(d: AppDeps): Hono {
   );
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", (c) =>
-    d.holder.ready ? c.json({ ready: true, model_version: d.holder.meta?.version }) : c.json({ ready: false, model_version: null }, 503),
-  );
+  app.get("/readyz", (c) => {
+    const body = { ready: d.holder.ready && !d.draining(), draining: d.draining(), model_version: d.holder.meta?.version ?? null };
+    return c.json(body, body.ready ? 200 : 503);
+  });
   app.get("/metrics", (c) => c.body(d.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.get("/v1/model", (c) => (d.holder.meta ? c.json(d.holder.meta) : errorJson(c, 503, "model_not_ready", "no model loaded", undefined, 1)));
 
+  const guarded = (c: Context) => timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", d.config.internalSecret);
+  const unauthorized = (c: Context) => errorJson(c, 401, "unauthorized", "missing or wrong x-internal-secret", "x-internal-secret");
+
   app.post("/v1/rank", async (c) => {
     const t0 = performance.now();
-    const res = await rank(c, d);
+    const res = d.config.requireSecret && !guarded(c) ? unauthorized(c) : await rank(c, d);
     d.metrics.observeRequest(res.status, performance.now() - t0);
     return res;
   });
 
-  const guarded = (c: Context) => c.req.header("x-internal-secret") === d.config.internalSecret;
-
   app.post("/v1/admin/reload", async (c) => {
-    if (!guarded(c)) return errorJson(c, 401, "unauthorized", "missing or wrong x-internal-secret");
+    if (!guarded(c)) return unauthorized(c);
     try {
-      const r = await d.holder.reload();
+      const r = await d.holder.reload({ force: true });
       return c.json({ ...r, ready: d.holder.ready });
     } catch (e) {
       return errorJson(c, 503, "reload_failed", (e as Error).message);
     }
   });
 
-  app.get("/v1/admin/fault", (c) => (guarded(c) ? c.json(d.fault.settings) : errorJson(c, 401, "unauthorized", "missing or wrong x-internal-secret")));
+  app.get("/v1/admin/fault", (c) => (guarded(c) ? c.json(d.fault.settings) : unauthorized(c)));
   app.post("/v1/admin/fault", async (c) => {
-    if (!guarded(c)) return errorJson(c, 401, "unauthorized", "missing or wrong x-internal-secret");
+    if (!guarded(c)) return unauthorized(c);
     const body = await c.req.json().catch(() => undefined);
     const r = FaultSettingsSchema.safeParse(body);
     if (!r.success) return errorJson(c, 400, "invalid_request", r.error.issues[0].message, r.error.issues[0].path.join(".") || "body");

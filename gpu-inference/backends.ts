@@ -75,7 +75,8 @@ export async function createScorer(model: Uint8Array, o: BackendOptions): Promis
     if (o.backend === "cuda") {
       throw new BackendUnavailableError(
         `RANK_BACKEND=cuda but the CUDA execution provider could not be initialised (${(e as Error).message.split("\n")[0]}). ` +
-          "Install onnxruntime-node with CUDA support on a GPU host, or set RANK_BACKEND=cpu.",
+          "The CUDA provider ships separately: install with ONNXRUNTIME_NODE_INSTALL=cuda12 (npm ci) on a host with " +
+          "CUDA 12 + cuDNN 9 and a visible GPU (see gpu-inference/Dockerfile), or set RANK_BACKEND=cpu.",
       );
     }
     throw e;

@@ -7,18 +7,24 @@ export const BACKENDS = ["cpu", "cuda", "wasm"] as const;
 export type BackendKind = (typeof BACKENDS)[number];
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+// z.coerce.boolean() would read "false" as true; env flags are spelled true/false/1/0.
+const bool = (def: boolean) =>
+  z.preprocess((v) => (typeof v === "string" ? ["1", "true", "yes"].includes(v.trim().toLowerCase()) : v), z.boolean()).default(def);
 
 export const RankingConfigSchema = z.object({
   port: int(8790, 0, 65535), // 0 = pick a free port (tests)
   host: z.string().min(1).default("127.0.0.1"),
   modelDir: z.string().min(1).default(DEFAULT_MODEL_DIR),
   backend: z.enum(BACKENDS).default("cpu"),
-  maxBatchRows: int(8192, 1, 1 << 20),
+  maxBatchRows: int(16_384, 1, 1 << 20), // three 5,000-candidate requests share one run
   maxWaitMs: z.coerce.number().min(0).max(1000).default(2),
   maxQueueRows: int(65_536, 1, 1 << 24),
   intraOpThreads: int(0, 0, 256), // 0 = onnxruntime's default
   modelPollMs: int(2000, 10, 3_600_000),
   internalSecret: z.string().min(1).default("dev-internal-secret"),
+  // /v1/rank behind x-internal-secret too (origins send it). Default on; tests and local tools that talk
+  // to a private instance may turn it off. The admin endpoints always require it.
+  requireSecret: bool(true),
   faultDelayMs: z.coerce.number().min(0).max(60_000).default(0),
   faultFailRate: z.coerce.number().min(0).max(1).default(0),
   drainTimeoutMs: int(10_000, 0, 600_000), // graceful shutdown bound
@@ -38,6 +44,7 @@ const ENV_KEYS: Record<keyof RankingConfig, string> = {
   intraOpThreads: "RANK_INTRA_OP_THREADS",
   modelPollMs: "MODEL_POLL_MS",
   internalSecret: "INTERNAL_SECRET",
+  requireSecret: "RANK_REQUIRE_SECRET",
   faultDelayMs: "RANK_FAULT_DELAY_MS",
   faultFailRate: "RANK_FAULT_FAIL_RATE",
   drainTimeoutMs: "RANK_DRAIN_TIMEOUT_MS",

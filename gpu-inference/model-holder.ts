@@ -28,6 +28,9 @@ export class ModelHolder {
   private entry: Entry | null = null;
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<ReloadResult> | null = null;
+  // A version that failed to load is not retried on every poll (versions are content-addressed, so a
+  // fixed artifact arrives as a new version); an explicit reload({ force: true }) retries it.
+  private failedVersion: string | null = null;
   private readonly registry: ModelRegistry;
   private readonly opts: HolderOptions;
 
@@ -58,7 +61,8 @@ export class ModelHolder {
   }
 
   /** Checks the registry and swaps if `current` changed. Concurrent calls share one attempt. */
-  reload(): Promise<ReloadResult> {
+  reload(opts: { force?: boolean } = {}): Promise<ReloadResult> {
+    if (opts.force) this.failedVersion = null;
     this.inflight ??= this.doReload().finally(() => (this.inflight = null));
     return this.inflight;
   }
@@ -67,6 +71,7 @@ export class ModelHolder {
     const meta = await this.registry.current();
     const before = this.entry?.meta.version ?? null;
     if (!meta || meta.version === before) return { changed: false, version: before };
+    if (meta.version === this.failedVersion) return { changed: false, version: before };
     try {
       const { bytes } = await this.registry.load(meta.version);
       const scorer = await this.opts.load(bytes);
@@ -78,6 +83,7 @@ export class ModelHolder {
       return { changed: true, version: meta.version };
     } catch (e) {
       // Keep serving the old model; a bad artifact must not take the service down.
+      this.failedVersion = meta.version;
       this.opts.onReload?.(false);
       throw e;
     }

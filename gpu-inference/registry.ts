@@ -9,7 +9,8 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export const KEEP_VERSIONS = 30;
-export const DEFAULT_MODEL_DIR = ".local/models";
+// Same place scripts/stack.ts puts the dev stack's registry (.local/<profile>/models).
+export const DEFAULT_MODEL_DIR = ".local/dev/models";
 
 export interface ModelMeta {
   version: string;
@@ -17,9 +18,11 @@ export interface ModelMeta {
   auc: number | null;
   logloss: number | null;
   baseline_auc: number | null;
-  baseline_logloss?: number | null;
-  examples: number;
-  data_window: { from: string | null; to: string | null; source: string };
+  baseline_logloss: number | null;
+  rows: number; // labelled examples the model was trained and evaluated on
+  data_window: { from: string | null; to: string | null; source?: string };
+  /** Free-form training facts (label rule, split, epochs…) shown by the CLI; not used for serving. */
+  training?: Record<string, string | number | boolean>;
   file: string;
   sha256: string;
 }
@@ -122,13 +125,22 @@ export class ModelRegistry {
     return removed;
   }
 
-  /** Points `current` at an existing version (the service picks it up on its next poll). */
-  rollback(version: string): Promise<ModelMeta> {
+  /**
+   * Points `current` at an existing version (the service picks it up on its next poll). Without a
+   * version it goes to the one registered just before the current one — "undo the last deploy".
+   */
+  rollback(version?: string): Promise<ModelMeta> {
     return this.exclusive(async () => {
       const m = await this.readManifest();
-      const entry = m.versions.find((v) => v.version === version);
-      if (!entry) throw new Error(`registry: unknown version ${version}`);
-      m.current = version;
+      let target = version;
+      if (target === undefined) {
+        const idx = m.versions.findIndex((v) => v.version === m.current);
+        if (idx <= 0) throw new Error("registry: no version before the current one to roll back to");
+        target = m.versions[idx - 1].version;
+      }
+      const entry = m.versions.find((v) => v.version === target);
+      if (!entry) throw new Error(`registry: unknown version ${target} (known: ${m.versions.map((v) => v.version).join(", ") || "none"})`);
+      m.current = entry.version;
       await this.writeManifest(m);
       return entry;
     });

@@ -22,9 +22,14 @@ export interface RankingServer {
   close(): Promise<void>;
 }
 
-export async function startRankingServer(input: Partial<RankingConfig> = {}): Promise<RankingServer> {
+export interface StartOptions {
+  /** Operational log lines (model swaps, startup); defaults to stdout with a [rank] prefix. */
+  log?: (msg: string) => void;
+}
+
+export async function startRankingServer(input: Partial<RankingConfig> = {}, opts: StartOptions = {}): Promise<RankingServer> {
   const config = rankingConfig(input);
-  const log = (msg: string) => console.log(`[rank] ${msg}`);
+  const log = opts.log ?? ((msg: string) => console.log(`[rank] ${msg}`));
   const backendOpts = { backend: config.backend, intraOpThreads: config.intraOpThreads };
   await probeBackend(backendOpts);
 
@@ -62,7 +67,8 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}): Pr
   await holder.start();
   if (!holder.ready) log(`no model in ${registry.dir} yet; /readyz is 503 until one is registered`);
 
-  const app = createRankApp({ config, holder, batcher, metrics, fault });
+  let draining = false;
+  const app = createRankApp({ config, holder, batcher, metrics, fault, draining: () => draining });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     s.once("error", reject);
@@ -75,6 +81,7 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}): Pr
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      draining = true;
       const drained = batcher.drain();
       const timeout = new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref());
       await Promise.race([drained, timeout]);

@@ -1,8 +1,8 @@
-// Quick models for tests and first boot: train on a small in-memory synthetic set (well under a second)
-// and register it, so a ranking service always has something real to serve.
-import { exportOnnx } from "./model/onnx-export.ts";
+// Quick models for tests, bench and first boot: train on a small in-memory synthetic set (well under a
+// second) and register it, so a ranking service always has something real to serve.
 import { ModelRegistry, type ModelMeta } from "./registry.ts";
 import { trainAndEvaluate } from "./train/pipeline.ts";
+import { publishModel } from "./train/publish.ts";
 import { generateSynthetic } from "./train/synthetic.ts";
 
 export interface TinyModelOptions {
@@ -17,19 +17,10 @@ export async function registerSyntheticModel(dir: string, o: TinyModelOptions = 
   const seed = o.seed ?? 1;
   const data = generateSynthetic({ rows: o.rows ?? 2000, seed });
   const { params, report } = trainAndEvaluate(data, { train: { epochs: o.epochs ?? 4, seed } });
-  const bytes = exportOnnx(params, { source: "synthetic", seed: String(seed) });
-  return new ModelRegistry(dir).register(
-    bytes,
-    {
-      auc: report.auc,
-      logloss: report.logloss,
-      baseline_auc: report.baseline_auc,
-      baseline_logloss: report.baseline_logloss,
-      examples: report.examples,
-      data_window: { from: null, to: null, source: `synthetic(seed=${seed})` },
-    },
-    { makeCurrent: o.makeCurrent },
-  );
+  return publishModel(dir, params, report, {
+    dataWindow: { from: null, to: null, source: `synthetic(seed=${seed})` },
+    makeCurrent: o.makeCurrent,
+  });
 }
 
 /** Returns the current model of `dir`, creating a tiny synthetic one first if the registry is empty. */

@@ -87,7 +87,7 @@ async function computeChain(deps: FeedDeps, user: UserFeatures | null, userKey: 
   });
   const userEmb = user?.emb ?? new Float32Array(EMBEDDING_DIM); // cold start: neutral embedding
   const ranked = await timed(timings, "rank", () =>
-    rank(cfg.RANKING_URL, { userId: userKey, userEmb, ids: present, embeddings, ctx, topK: CANDIDATES.chainLength }, RETRY.mlInference.perTryTimeoutMs * 25),
+    rank(cfg.RANKING_URL, { userId: userKey, userEmb, ids: present, embeddings, ctx, topK: CANDIDATES.chainLength }, RETRY.mlInference.perTryTimeoutMs * 25, cfg.INTERNAL_SECRET),
   );
   return {
     u: userKey, mv: ranked.modelVersion, src: "origin", at: now,

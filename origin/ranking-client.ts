@@ -27,7 +27,7 @@ export class RankingError extends Error {
   }
 }
 
-export async function rank(baseUrl: string, input: RankInput, timeoutMs: number): Promise<RankOutput> {
+export async function rank(baseUrl: string, input: RankInput, timeoutMs: number, secret = ""): Promise<RankOutput> {
   if (input.embeddings.length !== input.ids.length * EMBEDDING_DIM) throw new RankingError("embedding block size mismatch");
   const body = JSON.stringify({
     user: { id: input.userId, embedding: Array.from(input.userEmb) },
@@ -38,7 +38,7 @@ export async function rank(baseUrl: string, input: RankInput, timeoutMs: number)
   try {
     res = await fetch(`${baseUrl}/v1/rank`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-internal-secret": secret },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

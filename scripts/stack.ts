@@ -107,7 +107,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const ranking = await step(6, `ranking service on :${ports.ranking}`, async () => {
       const m = sup.start("ranking", process.execPath, [join(ROOT, "gpu-inference/server.ts")], {
         cwd: ROOT, logFile: join(logDir, "ranking.log"),
-        env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET },
+        env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, RANK_REQUIRE_SECRET: "true" },
       });
       await waitForHttp(`${rankingUrl}/readyz`, { timeoutMs: 60_000, what: "ranking service", exited: m.exited });
       return m;

@@ -11,9 +11,9 @@ export interface EvalReport {
   logloss: number;
   baseline_auc: number;
   baseline_logloss: number;
-  examples: number;
-  train_examples: number;
-  test_examples: number;
+  rows: number;
+  train_rows: number;
+  test_rows: number;
   positive_rate: number;
   split: "time" | "random";
   train_ms: number;
@@ -44,9 +44,9 @@ export function trainAndEvaluate(d: Dataset, opts: { train?: TrainOptions; split
       // Ranking by the raw views feature: the calibration is monotonic, so this is the same AUC.
       baseline_auc: auc(popularityFeature(te), te.label),
       baseline_logloss: logLoss(base, te.label),
-      examples: datasetSize(d),
-      train_examples: datasetSize(tr),
-      test_examples: nTest,
+      rows: datasetSize(d),
+      train_rows: datasetSize(tr),
+      test_rows: nTest,
       positive_rate: pos / Math.max(1, d.label.length),
       split: mode,
       train_ms: Math.round(train_ms),
@@ -68,7 +68,7 @@ export function formatReport(r: EvalReport): string {
   const sep = `|${w.map((x) => "-".repeat(x + 2)).join("|")}|`;
   return [
     line(rows[0]), sep, ...rows.slice(1).map(line),
-    `examples ${r.examples} (train ${r.train_examples}, held-out ${r.test_examples}, ${r.split} split), ` +
+    `rows ${r.rows} (train ${r.train_rows}, held-out ${r.test_rows}, ${r.split} split), ` +
       `positive rate ${(r.positive_rate * 100).toFixed(1)}%, trained in ${r.train_ms} ms`,
   ].join("\n");
 }

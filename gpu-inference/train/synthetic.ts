@@ -5,6 +5,8 @@ import { CTX_DIM, EMBEDDING_DIM, contextFeatures } from "../../shared/rank-contr
 import type { Dataset } from "./dataset.ts";
 import { createRng, type Rng } from "./rng.ts";
 
+const SYNTHETIC_EPOCH_MS = Date.UTC(2026, 0, 1);
+
 export interface SyntheticOptions {
   rows: number;
   users?: number; // default 300
@@ -50,6 +52,8 @@ export function generateSynthetic(o: SyntheticOptions): Dataset {
     video: new Float32Array(n * EMBEDDING_DIM),
     ctx: new Float32Array(n * CTX_DIM),
     label: new Uint8Array(n),
+    // One interaction a minute, so pipelines exercise the same time-based held-out split as real data.
+    ts: new Float64Array(n),
   };
   for (let i = 0; i < n; i++) {
     const u = rng.int(nUsers), v = rng.int(nVideos);
@@ -63,6 +67,7 @@ export function generateSynthetic(o: SyntheticOptions): Dataset {
     // Hidden engagement function: affinity dominates; quality, follow, freshness and popularity help.
     const logit = 3.2 * dot + 10 * (c[1] - 0.085) + 1.2 * c[2] + 0.8 * c[3] + 0.6 * c[0] - 1.1;
     d.label[i] = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+    d.ts![i] = SYNTHETIC_EPOCH_MS + i * 60_000;
   }
   return d;
 }
