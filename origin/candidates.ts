@@ -4,10 +4,11 @@ import type { Reason } from "../shared/contract.ts";
 import type { Region } from "../shared/regions.ts";
 import type { Db } from "./db.ts";
 import type { UserFeatures } from "./feature-store.ts";
+import { ivfCentroids, nearestLists } from "./ivf.ts";
 
 // Candidate generation: up to `pool` video ids from four sources, each tagged with the reason it was
-// picked. "similar" uses an inverted-file index whose lists are the latent topics: the user's strongest
-// topics are probed and the ranker scores the exact embedding match, so we never scan 100k+ vectors.
+// picked. "similar" uses an inverted-file (IVF) index: the lists nearest to the user's embedding are
+// probed (origin/ivf.ts) and the ranker scores the exact match, so we never scan 100k+ vectors.
 
 export type Candidates = Map<string, Reason>;
 
@@ -25,12 +26,6 @@ async function cachedList(redis: Redis, key: string, load: () => Promise<string[
   return ids;
 }
 
-export function topTopics(emb: Float32Array, k: number): number[] {
-  return Array.from(emb, (v, i) => [v, i] as const)
-    .sort((a, b) => b[0] - a[0])
-    .slice(0, k)
-    .map(([, i]) => i);
-}
 
 export function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
   return cachedList(redis, `list:trending:${region}:${limit}`, async () => {
@@ -82,7 +77,7 @@ export interface CandidateOptions {
 export async function generateCandidates(db: Db, redis: Redis, user: UserFeatures | null, opts: CandidateOptions): Promise<Candidates> {
   const scale = opts.pool / CANDIDATES.normalPool;
   const lim = (n: number) => Math.max(20, Math.round(n * scale));
-  const topics = user ? topTopics(user.emb, 3) : [];
+  const topics = user ? nearestLists(user.emb, await ivfCentroids(db).catch(() => []), 3) : [];
   const [following, trending, explore, ...similar] = await Promise.all([
     user ? followingIds(db, user, lim(CANDIDATES.followingLimit)) : Promise.resolve([]),
     trendingIds(db, redis, opts.region, lim(CANDIDATES.trendingLimit)),

@@ -53,6 +53,12 @@ export function schemaStatements(): string[] {
   out.push(`CREATE INDEX IF NOT EXISTS videos_views ON videos (views DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_topic_views ON videos (topic, views DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_region_views ON videos (upload_region, views DESC) WHERE status = 'active'`);
+  // Coarse quantizer of the IVF index used for "similar" candidates: one centroid per list; a video's
+  // `topic` is the list it is filed under (videos_topic_views serves a list scan).
+  out.push(`CREATE TABLE IF NOT EXISTS ivf_centroids (
+    list       smallint PRIMARY KEY,
+    centroid   real[]   NOT NULL
+  )`);
   out.push(`CREATE TABLE IF NOT EXISTS follows (
     follower_id  bigint      NOT NULL,
     followee_id  bigint      NOT NULL,

