@@ -3,7 +3,7 @@ import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { parseUserId } from "../shared/ids.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
-import { type AppEnv, metricsFor, requestDeps as deps } from "./context.ts";
+import { type AppEnv, metricsFor, releaseDeps, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
@@ -22,6 +22,7 @@ export const app = new Hono<AppEnv>();
 app.onError(handleError);
 app.notFound(notFound);
 
+app.use("*", releaseDeps);
 app.use("/internal/*", async (c, next) => {
   const cfg = originConfig(c.env);
   if (!timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", cfg.INTERNAL_SECRET))

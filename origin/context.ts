@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Db } from "./db.ts";
 import { openDb } from "./db.ts";
 import { originConfig, type OriginBindings, type OriginConfig } from "./env.ts";
@@ -6,9 +6,10 @@ import { Metrics } from "./metrics.ts";
 import { redisFor } from "./redis.ts";
 import type { Redis } from "@upstash/redis/cloudflare";
 
-// Per-request dependencies of origin handlers: config, a request-scoped Postgres pool (ended via
-// waitUntil), the isolate's Redis client and metrics registry.
-export type AppEnv = { Bindings: OriginBindings };
+// Per-request dependencies of origin handlers: config, a request-scoped Postgres pool, the isolate's
+// Redis client and metrics registry. The pool is opened lazily (health/metrics may not need it) and
+// ended after the response by `releaseDeps`, through waitUntil so the client does not wait for it.
+export type AppEnv = { Bindings: OriginBindings; Variables: { deps?: RequestDeps } };
 
 export interface RequestDeps {
   cfg: OriginConfig;
@@ -22,8 +23,19 @@ let metrics: Metrics | null = null;
 export const metricsFor = (region: string) => (metrics ??= new Metrics(region));
 
 export function requestDeps(c: Context<AppEnv>): RequestDeps {
+  const have = c.get("deps");
+  if (have) return have;
   const cfg = originConfig(c.env);
-  const db = openDb(cfg);
-  c.executionCtx.waitUntil(db.end());
-  return { cfg, db, redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), timings: {} };
+  const d = { cfg, db: openDb(cfg), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), timings: {} };
+  c.set("deps", d);
+  return d;
 }
+
+export const releaseDeps: MiddlewareHandler<AppEnv> = async (c, next) => {
+  try {
+    await next();
+  } finally {
+    const d = c.get("deps");
+    if (d) c.executionCtx.waitUntil(d.db.end());
+  }
+};

@@ -1,0 +1,292 @@
+import { REGION_VALUES, type Region } from "../shared/regions.ts";
+import type { HealthTimings } from "./region-health-config.ts";
+
+// Region failover as a pure state machine (DESIGN.md §3 "Regions"). No I/O and no clock: every event
+// carries its own time, so the whole procedure is unit-tested with explicit timestamps and the Durable
+// Object (edge/region-health.ts) only probes, feeds events in and persists the result.
+//
+//   healthy ─fail→ suspect ─N consecutive fails→ anti_flap ─still failing after antiFlapMs→ removed
+//      ↑              │ok                            │ok (removal cancelled)                 │ok
+//      └──────────────┴──────────────────────────────┘                                     ↓
+//      └──────────── clean for fullWeightAfterMs (incident resolved) ───────────────── recovering
+//                                                                    removed ←fail─────────┘
+//
+// Manual drain is an overlay, not a health state: a drained region has weight 0 until restored, while
+// its probes keep driving the health machine so that a restore lands on its true state.
+
+export type HealthState = "healthy" | "suspect" | "anti_flap" | "removed" | "recovering";
+export type RoutingState = HealthState | "drained";
+export type MachineConfig = Pick<HealthTimings, "failuresToRemove" | "antiFlapMs" | "recoveryWeight" | "fullWeightAfterMs">;
+
+export interface RegionRecord {
+  health: HealthState;
+  drained: boolean;
+  consecutiveFailures: number;
+  lastProbeAt: number | null;
+  lastOkAt: number | null;
+  lastError: string | null;
+  latencyMs: number | null;
+  /** When `health` last changed. */
+  since: number;
+  /** First failure of the current streak (null while probes succeed). */
+  failingSince: number | null;
+  /** When the streak reached `failuresToRemove`, i.e. the anti-flap wait started. */
+  thresholdAt: number | null;
+  recoveringSince: number | null;
+  /** The open incident while removed/recovering. */
+  incidentId: string | null;
+}
+
+export interface Incident {
+  id: string;
+  region: Region;
+  status: "open" | "resolved";
+  /** First failed probe of the streak that led to the removal. */
+  detected_at: number;
+  /** Failure threshold reached; anti-flap wait started. */
+  threshold_at: number;
+  /** Incidents are opened when the region is removed (a flap cancelled during anti-flap is not one). */
+  opened_at: number;
+  removed_at: number;
+  /** Latest re-add at recovery weight (a failure while recovering removes the region again). */
+  recovering_at: number | null;
+  resolved_at: number | null;
+  last_error: string | null;
+}
+
+export interface HealthEvent {
+  at: number;
+  region: Region;
+  from: RoutingState;
+  to: RoutingState;
+  weight: number;
+  reason: string;
+  incident_id?: string;
+}
+
+export interface MachineState {
+  regions: Record<Region, RegionRecord>;
+  incidents: Incident[];
+  events: HealthEvent[];
+  updatedAt: number;
+}
+
+export type MachineEvent =
+  | { type: "probe_ok"; region: Region; at: number; latencyMs?: number }
+  | { type: "probe_fail"; region: Region; at: number; latencyMs?: number; error?: string }
+  | { type: "tick"; at: number }
+  | { type: "drain" | "restore"; region: Region; at: number };
+
+export const MAX_EVENTS = 200;
+export const MAX_INCIDENTS = 50;
+
+export function initialState(at: number): MachineState {
+  const rec = (): RegionRecord => ({
+    health: "healthy", drained: false, consecutiveFailures: 0, lastProbeAt: null, lastOkAt: null, lastError: null,
+    latencyMs: null, since: at, failingSince: null, thresholdAt: null, recoveringSince: null, incidentId: null,
+  });
+  return { regions: { us: rec(), eu: rec(), apac: rec() }, incidents: [], events: [], updatedAt: at };
+}
+
+/** Routing weight in [0, 1]: 0 = out of rotation, recovery weight while recovering, 1 otherwise. */
+export function weightOf(r: RegionRecord, cfg: Pick<MachineConfig, "recoveryWeight">): number {
+  if (r.drained || r.health === "removed") return 0;
+  return r.health === "recovering" ? cfg.recoveryWeight : 1;
+}
+
+export function routingState(r: RegionRecord): RoutingState {
+  return r.drained ? "drained" : r.health;
+}
+
+/**
+ * Degradation level per region: one region out of rotation → 4 for its users (reads fail over);
+ * two or more out (at most one left) → 5 everywhere (emergency pages). Same rule as edge/routing.ts.
+ */
+export function levelsOf(s: MachineState, cfg: Pick<MachineConfig, "recoveryWeight">): { level: number; levels: Record<Region, number> } {
+  const out = REGION_VALUES.filter((r) => weightOf(s.regions[r], cfg) === 0);
+  const levels = { us: 0, eu: 0, apac: 0 } as Record<Region, number>;
+  for (const r of REGION_VALUES) levels[r] = out.length >= 2 ? 5 : out.includes(r) ? 4 : 0;
+  return { level: Math.max(...Object.values(levels)), levels };
+}
+
+// Mutable working copy for one step; `step` clones its input first so callers keep immutability.
+interface Ctx {
+  s: MachineState;
+  cfg: MachineConfig;
+  emitted: HealthEvent[];
+}
+
+function emit(c: Ctx, region: Region, from: RoutingState, at: number, reason: string): void {
+  const r = c.s.regions[region];
+  const e: HealthEvent = { at, region, from, to: routingState(r), weight: weightOf(r, c.cfg), reason };
+  if (r.incidentId) e.incident_id = r.incidentId;
+  c.emitted.push(e);
+}
+
+function move(c: Ctx, region: Region, to: HealthState, at: number, reason: string): void {
+  const r = c.s.regions[region];
+  const from = routingState(r);
+  r.health = to;
+  r.since = at;
+  emit(c, region, from, at, reason);
+}
+
+function incident(c: Ctx, region: Region): Incident | undefined {
+  const id = c.s.regions[region].incidentId;
+  return id ? c.s.incidents.find((i) => i.id === id) : undefined;
+}
+
+function remove(c: Ctx, region: Region, at: number, reason: string): void {
+  const r = c.s.regions[region];
+  r.recoveringSince = null;
+  const open = incident(c, region);
+  if (open) open.last_error = r.lastError;
+  else {
+    r.incidentId = `inc-${region}-${at.toString(36)}-${c.s.incidents.length}`;
+    c.s.incidents.push({
+      id: r.incidentId, region, status: "open", detected_at: r.failingSince ?? at, threshold_at: r.thresholdAt ?? at,
+      opened_at: at, removed_at: at, recovering_at: null, resolved_at: null, last_error: r.lastError,
+    });
+  }
+  move(c, region, "removed", at, reason);
+}
+
+// Time-driven transitions: the end of the anti-flap wait and the end of the recovery ramp.
+function deadlines(c: Ctx, region: Region, at: number): void {
+  const r = c.s.regions[region];
+  if (r.health === "anti_flap" && r.thresholdAt !== null && at >= r.thresholdAt + c.cfg.antiFlapMs) {
+    remove(c, region, at, `still failing ${c.cfg.antiFlapMs} ms after ${c.cfg.failuresToRemove} consecutive failures`);
+  }
+  if (r.health === "recovering" && r.recoveringSince !== null && at >= r.recoveringSince + c.cfg.fullWeightAfterMs) {
+    const inc = incident(c, region);
+    if (inc) {
+      inc.status = "resolved";
+      inc.resolved_at = at;
+    }
+    r.recoveringSince = null;
+    move(c, region, "healthy", at, `no failure for ${c.cfg.fullWeightAfterMs} ms at recovery weight: full weight, incident resolved`);
+    r.incidentId = null;
+  }
+}
+
+function probeFailed(c: Ctx, region: Region, at: number, error: string, latencyMs: number | null): void {
+  const r = c.s.regions[region];
+  r.lastProbeAt = at;
+  r.lastError = error;
+  r.latencyMs = latencyMs;
+  r.consecutiveFailures++;
+  r.failingSince ??= at;
+  const n = r.consecutiveFailures;
+  if ((r.health === "healthy" || r.health === "suspect") && n >= c.cfg.failuresToRemove) {
+    r.thresholdAt = at;
+    move(c, region, "anti_flap", at, `${n} consecutive failures: waiting ${c.cfg.antiFlapMs} ms before removal (${error})`);
+  } else if (r.health === "healthy") {
+    move(c, region, "suspect", at, `probe failed (${error})`);
+  } else if (r.health === "recovering") {
+    remove(c, region, at, `probe failed during recovery (${error})`);
+  } else if (r.health === "removed") {
+    const open = incident(c, region);
+    if (open) open.last_error = error;
+  }
+}
+
+function probeOk(c: Ctx, region: Region, at: number, latencyMs: number | null): void {
+  const r = c.s.regions[region];
+  r.lastProbeAt = at;
+  r.lastOkAt = at;
+  r.latencyMs = latencyMs;
+  r.consecutiveFailures = 0;
+  r.failingSince = null;
+  r.thresholdAt = null;
+  if (r.health === "suspect") move(c, region, "healthy", at, "probe ok");
+  else if (r.health === "anti_flap") move(c, region, "healthy", at, "probe ok during anti-flap wait: removal cancelled");
+  else if (r.health === "removed") {
+    r.recoveringSince = at;
+    const inc = incident(c, region);
+    if (inc) inc.recovering_at = at;
+    move(c, region, "recovering", at, `probe ok: re-added at weight ${c.cfg.recoveryWeight}`);
+  }
+}
+
+function trim(s: MachineState): void {
+  if (s.events.length > MAX_EVENTS) s.events = s.events.slice(-MAX_EVENTS);
+  // Drop the oldest resolved incidents first: an open one must stay while its region is out.
+  while (s.incidents.length > MAX_INCIDENTS) {
+    const i = s.incidents.findIndex((x) => x.status === "resolved");
+    s.incidents.splice(i >= 0 ? i : 0, 1);
+  }
+}
+
+/** Applies one event; returns the next state (the input is not modified) and the transitions it caused. */
+export function step(state: MachineState, event: MachineEvent, cfg: MachineConfig): { state: MachineState; emitted: HealthEvent[] } {
+  const c: Ctx = { s: structuredClone(state), cfg, emitted: [] };
+  const { at } = event;
+  switch (event.type) {
+    case "probe_fail":
+      probeFailed(c, event.region, at, event.error ?? "probe failed", event.latencyMs ?? null);
+      deadlines(c, event.region, at);
+      break;
+    case "probe_ok":
+      probeOk(c, event.region, at, event.latencyMs ?? null);
+      deadlines(c, event.region, at);
+      break;
+    case "tick":
+      for (const region of REGION_VALUES) deadlines(c, region, at);
+      break;
+    case "drain":
+    case "restore": {
+      const r = c.s.regions[event.region];
+      const drained = event.type === "drain";
+      if (r.drained !== drained) {
+        const from = routingState(r);
+        r.drained = drained;
+        emit(c, event.region, from, at, drained ? "drained by admin" : "restored by admin");
+      }
+      break;
+    }
+  }
+  c.s.events.push(...c.emitted);
+  c.s.updatedAt = Math.max(c.s.updatedAt, at);
+  trim(c.s);
+  return { state: c.s, emitted: c.emitted };
+}
+
+export interface RegionSnapshot {
+  state: RoutingState;
+  health: HealthState;
+  drained: boolean;
+  /** Capacity weight in [0, 1] (edge/routing.ts reads this). */
+  weight: number;
+  /** The region's share of traffic after renormalising over the regions in rotation (reweight). */
+  share: number;
+  consecutiveFailures: number;
+  lastProbeAt: number | null;
+  lastOkAt: number | null;
+  lastError: string | null;
+  latencyMs: number | null;
+  since: number;
+}
+
+export interface HealthSnapshot {
+  regions: Record<Region, RegionSnapshot>;
+  level: number;
+  levels: Record<Region, number>;
+  incidents: Incident[];
+  events: HealthEvent[];
+  updatedAt: number;
+}
+
+export function snapshotOf(s: MachineState, cfg: Pick<MachineConfig, "recoveryWeight">): HealthSnapshot {
+  const total = REGION_VALUES.reduce((sum, r) => sum + weightOf(s.regions[r], cfg), 0);
+  const regions = {} as Record<Region, RegionSnapshot>;
+  for (const region of REGION_VALUES) {
+    const r = s.regions[region];
+    const weight = weightOf(r, cfg);
+    regions[region] = {
+      state: routingState(r), health: r.health, drained: r.drained, weight, share: total > 0 ? weight / total : 0,
+      consecutiveFailures: r.consecutiveFailures, lastProbeAt: r.lastProbeAt, lastOkAt: r.lastOkAt,
+      lastError: r.lastError, latencyMs: r.latencyMs, since: r.since,
+    };
+  }
+  return { regions, ...levelsOf(s, cfg), incidents: structuredClone(s.incidents), events: structuredClone(s.events), updatedAt: s.updatedAt };
+}
