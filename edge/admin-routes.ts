@@ -8,7 +8,7 @@ import { edgeConfig } from "./env.ts";
 import { setForcedLevel } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { prewarm } from "./prewarm.ts";
-import { regionHealth } from "./routing.ts";
+import { invalidateRegionViews, regionHealth } from "./routing.ts";
 
 // Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
 // demand, drain/restore a region.
@@ -61,6 +61,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     if (!rh) throw new ApiError(409, "not_configured", "RegionHealth is not bound in this deployment");
     const action = c.req.param("action") as "drain" | "restore";
     await (action === "drain" ? rh.drain(region.data) : rh.restore(region.data));
+    invalidateRegionViews();
     return c.json({ region: region.data, action, snapshot: await rh.snapshot() });
   });
 }

@@ -116,12 +116,14 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     return t;
   }
 
-  /** Forgets all health state, incidents, events and timing overrides; the probe loop keeps running. */
+  /**
+   * Forgets all health state, incidents, events and timing overrides. The alarm is left as it is (not
+   * armed here) so that a test can reset and then configure() its timings before any probe runs.
+   */
   async reset(): Promise<RegionHealthSnapshot> {
     await this.ctx.storage.delete([KEY_MACHINE, KEY_TIMINGS]);
     this.machine = initialState(Date.now());
     this.overrides = {};
-    await this.arm(this.timings().probeIntervalMs);
     return this.view();
   }
 
