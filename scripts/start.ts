@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { mintSessionToken } from "../shared/auth.ts";
+import { LOCAL_PG, regionDatabase } from "../shared/local-ports.ts";
 import { startStack } from "./stack.ts";
 
 // `npm start [-- --users N --videos N]`: the whole local stack in the foreground; Ctrl-C stops it.
@@ -27,7 +29,12 @@ stack.supervisor.onUnexpectedExit = (m, code) => {
   if (!stopping) console.error(`fyp-edge: ${m.name} exited unexpectedly (code ${code}); see ${m.logFile}`);
 };
 
-const token = await mintSessionToken(stack.secrets.SESSION_SECRET, "u1", "us");
+// A real resident of us for the example request (users live only in their home region's database).
+const c = new pg.Client({ host: "127.0.0.1", port: stack.ports.postgres, database: regionDatabase("us"), ...LOCAL_PG });
+await c.connect();
+const sample = (await c.query("SELECT user_id FROM users ORDER BY user_id LIMIT 1")).rows[0]?.user_id ?? 1;
+await c.end();
+const token = await mintSessionToken(stack.secrets.SESSION_SECRET, `u${sample}`, "us");
 console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try:`);
 console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
 console.log(`  npm run token -- u42     # a session token for another user`);
