@@ -140,9 +140,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
     );
 
-    await step(9, "end-to-end check (anonymous feed through the edge)", () =>
-      waitForHttp(`${edgeUrl}/v1/feed?count=1`, { timeoutMs: 60_000, what: "edge feed" }),
-    );
+    await step(9, "end-to-end check (anonymous feed through the edge) and trending pre-warm", async () => {
+      await waitForHttp(`${edgeUrl}/v1/feed?count=1`, { timeoutMs: 60_000, what: "edge feed" });
+      const res = await fetch(`${edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: { authorization: `Bearer ${devSecrets.ADMIN_TOKEN}` } });
+      log(`      pre-warm: ${res.status} ${(await res.text()).slice(0, 160)}`);
+    });
     log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${logDir}`);
     return {
       ports, dataDir, secrets: devSecrets, edgeUrl, originUrl, rankingUrl, upstashUrl, pgUrl, postgres, redis,

@@ -40,7 +40,15 @@ console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bea
 console.log(`  npm run token -- u42     # a session token for another user`);
 console.log(`fyp-edge ready: ${stack.edgeUrl}`);
 
+// Cron triggers do not fire under `wrangler dev`; run them on the same schedule as production
+// (every minute: edge trending/emergency pre-warm, origin counter flush) through wrangler's local hook.
+const cronTargets = [stack.edgeUrl, ...Object.values(stack.originUrl)];
+const cron = setInterval(() => {
+  for (const u of cronTargets) fetch(`${u}/cdn-cgi/local/scheduled`).then((r) => r.body?.cancel(), () => {});
+}, 60_000);
+
 async function shutdown(sig: string) {
+  clearInterval(cron);
   if (stopping) return;
   stopping = true;
   console.log(`\nfyp-edge: ${sig} — stopping everything this command started …`);
