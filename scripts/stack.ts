@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, regionDatabase, type LocalPorts, type Region } from "../shared/local-ports.ts";
+import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, profileDirName, regionDatabase, type LocalPorts, type Region } from "../shared/local-ports.ts";
 import { devSecrets } from "./local/dev-secrets.ts";
 import { startNeonProxy } from "./local/neon-ws-proxy.ts";
 import { startPostgres } from "./local/postgres.ts";
@@ -45,7 +45,7 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const ports = localPorts(opts.profile);
-  const dataDir = join(ROOT, ".local", opts.profile);
+  const dataDir = join(ROOT, ".local", profileDirName(opts.profile));
   const logDir = join(dataDir, "logs");
   mkdirSync(logDir, { recursive: true });
   const sup = new Supervisor();

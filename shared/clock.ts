@@ -107,11 +107,6 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
   }
 
-  /** Sets time without resolving anything in between (for signals that only read now()). */
-  set(ms: number): void {
-    this.#now = ms;
-  }
-
   #earliest(): PendingSleep | undefined {
     let best: PendingSleep | undefined;
     for (const p of this.#pending) {

@@ -13,8 +13,21 @@ export interface LocalPorts {
   ranking: number;
 }
 
+/** Port offset of a profile; FYP_PORT_OFFSET moves a test stack elsewhere (two test runs side by side). */
+export function portOffset(profile: "dev" | "test"): number {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FYP_PORT_OFFSET;
+  if (profile === "test" && env && /^[0-9]+$/.test(env)) return Number(env);
+  return profile === "dev" ? 0 : 1000;
+}
+
+/** Data directory name under .local/ for a profile (distinct per port offset). */
+export function profileDirName(profile: "dev" | "test"): string {
+  const o = portOffset(profile);
+  return profile === "test" && o !== 1000 ? `test-${o}` : profile;
+}
+
 export function localPorts(profile: "dev" | "test" = "dev"): LocalPorts {
-  const o = profile === "dev" ? 0 : 1000;
+  const o = portOffset(profile);
   return {
     edge: 8787 + o,
     origin: { us: 8801 + o, eu: 8802 + o, apac: 8803 + o },

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../scripts/stack.ts";
+import { profileDirName } from "../shared/local-ports.ts";
 
 // Starts the real local stack once for the node test project (profile "test": its own ports and data
 // dir, a small data set) and hands the URLs to tests through provide/inject.
@@ -9,7 +10,7 @@ let stack: Stack | null = null;
 
 export default async function setup(project: TestProject) {
   const root = new URL("../", import.meta.url).pathname;
-  if (process.env.FYP_TEST_KEEP_DATA !== "1") rmSync(join(root, ".local/test"), { recursive: true, force: true });
+  if (process.env.FYP_TEST_KEEP_DATA !== "1") rmSync(join(root, ".local", profileDirName("test")), { recursive: true, force: true });
   stack = await startStack({
     profile: "test",
     users: Number(process.env.FYP_TEST_USERS ?? 3000),
