@@ -1,10 +1,13 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { parseUserId } from "../shared/ids.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, releaseDeps, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
+import { originSignals } from "./signals.ts";
+import { breakerStateGauge } from "../shared/circuit-breaker.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
@@ -36,9 +39,27 @@ app.get("/internal/v1/health", async (c) => {
   const checks: Record<string, string> = {};
   await Promise.all([
     d.db.query("SELECT 1", [], 500).then(() => (checks.db = "ok"), () => (checks.db = "down")),
-    d.redis.ping().then(() => (checks.redis = "ok"), () => (checks.redis = "down")),
+    d.signals.redis.observe(() => d.redis.ping()).then(() => (checks.redis = "ok"), () => (checks.redis = "down")),
   ]);
-  return c.json({ region: d.cfg.REGION, status: "ok", checks, degradation_level: 0 });
+  const snap = d.signals.snapshot();
+  d.metrics.degradationLevel(snap.degradation_level as number);
+  return c.json({ region: d.cfg.REGION, status: snap.degradation_level ? "degraded" : "ok", checks, ...snap });
+});
+
+// Admin (via the edge): force a level 0–3 on this origin, or release it with null.
+const ForcedLevelBody = z.object({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) }).strict();
+app.post("/internal/v1/admin/degradation", async (c) => {
+  const d = deps(c);
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
+  }
+  const p = ForcedLevelBody.safeParse(raw);
+  if (!p.success) throw fromZodError(p.error);
+  d.signals.forcedLevel = p.data.level;
+  return c.json({ region: d.cfg.REGION, ...d.signals.snapshot() });
 });
 
 app.get("/internal/v1/feed", async (c) => {
@@ -72,5 +93,8 @@ app.post("/internal/v1/counters/flush", async (c) => {
 
 app.get("/metrics", (c) => {
   const m = metricsFor(originConfig(c.env).REGION);
+  const sig = originSignals();
+  m.breakerState("ranking", breakerStateGauge(sig.breaker.state));
+  m.degradationLevel(sig.level().level);
   return c.text(m.render(), 200, { "content-type": "text/plain; version=0.0.4" });
 });

@@ -27,14 +27,26 @@ async function cachedList(redis: Redis, key: string, load: () => Promise<string[
 }
 
 
+const fallbackTrendingKey = (region: Region) => `fallback:trending:${region}`;
+const FALLBACK_TTL_S = 3600;
+
 export function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
   return cachedList(redis, `list:trending:${region}:${limit}`, async () => {
     const rows = await db.query<{ video_id: string }>(
       `SELECT video_id FROM videos WHERE status = 'active' AND upload_region = $1 ORDER BY views DESC LIMIT $2`,
       [region, limit],
     );
-    return rows.map((r) => String(r.video_id));
+    const ids = rows.map((r) => String(r.video_id));
+    // A long-lived copy for level 3 (database down: serve from cache only).
+    if (ids.length >= 100) redis.set(fallbackTrendingKey(region), JSON.stringify(ids.slice(0, 500)), { ex: FALLBACK_TTL_S }).catch(() => {});
+    return ids;
   });
+}
+
+/** Redis-only trending (level 3); null when nothing is cached. */
+export async function cachedTrendingIds(redis: Redis, region: Region): Promise<string[] | null> {
+  const s = await redis.get<string>(fallbackTrendingKey(region));
+  return s ? (JSON.parse(s) as string[]) : null;
 }
 
 function topicIds(db: Db, redis: Redis, topic: number, limit: number): Promise<string[]> {
@@ -47,7 +59,7 @@ function topicIds(db: Db, redis: Redis, topic: number, limit: number): Promise<s
   });
 }
 
-async function followingIds(db: Db, user: UserFeatures, limit: number): Promise<string[]> {
+export async function followingIds(db: Db, user: UserFeatures, limit: number): Promise<string[]> {
   if (user.followees.length === 0) return [];
   const rows = await db.query<{ video_id: string }>(
     `SELECT v.video_id FROM videos v
@@ -72,6 +84,8 @@ export interface CandidateOptions {
   pool: number;
   region: Region;
   exclude: Set<string>;
+  /** Level 2: no random explore (pages are recomputed deterministically) and more trending. */
+  deterministic?: boolean;
 }
 
 export async function generateCandidates(db: Db, redis: Redis, user: UserFeatures | null, opts: CandidateOptions): Promise<Candidates> {
@@ -80,8 +94,8 @@ export async function generateCandidates(db: Db, redis: Redis, user: UserFeature
   const topics = user ? nearestLists(user.emb, await ivfCentroids(db).catch(() => []), 3) : [];
   const [following, trending, explore, ...similar] = await Promise.all([
     user ? followingIds(db, user, lim(CANDIDATES.followingLimit)) : Promise.resolve([]),
-    trendingIds(db, redis, opts.region, lim(CANDIDATES.trendingLimit)),
-    exploreIds(db, lim(CANDIDATES.exploreLimit)),
+    trendingIds(db, redis, opts.region, lim(CANDIDATES.trendingLimit * (opts.deterministic ? 1.5 : 1))),
+    opts.deterministic ? Promise.resolve([]) : exploreIds(db, lim(CANDIDATES.exploreLimit)),
     ...topics.map((t, i) => topicIds(db, redis, t, lim(CANDIDATES.similarLimit / (i === 0 ? 2 : 4)))),
   ]);
   const out: Candidates = new Map();

@@ -5,7 +5,7 @@ import { formatUserId, formatVideoId, parseVideoId } from "../shared/ids.ts";
 import { trendingIds } from "./candidates.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { FeatureStore } from "./feature-store.ts";
-import { toItem } from "./feed-service.ts";
+import { toItem } from "./feed-items.ts";
 import type { Context } from "hono";
 
 // Catalogue reads the edge pre-warms and caches: regional trending and single-video metadata.

@@ -4,6 +4,7 @@ import { openDb } from "./db.ts";
 import { originConfig, type OriginBindings, type OriginConfig } from "./env.ts";
 import { Metrics } from "./metrics.ts";
 import { redisFor } from "./redis.ts";
+import { originSignals, type OriginSignals } from "./signals.ts";
 import type { Redis } from "@upstash/redis/cloudflare";
 
 // Per-request dependencies of origin handlers: config, a request-scoped Postgres pool, the isolate's
@@ -16,7 +17,10 @@ export interface RequestDeps {
   db: Db;
   redis: Redis;
   metrics: Metrics;
+  signals: OriginSignals;
   timings: Record<string, number>;
+  /** Background work that must not delay the response (probes, write-backs). */
+  waitUntil(p: Promise<unknown>): void;
 }
 
 let metrics: Metrics | null = null;
@@ -26,7 +30,9 @@ export function requestDeps(c: Context<AppEnv>): RequestDeps {
   const have = c.get("deps");
   if (have) return have;
   const cfg = originConfig(c.env);
-  const d = { cfg, db: openDb(cfg), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), timings: {} };
+  const signals = originSignals();
+  const d = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: {},
+    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})) };
   c.set("deps", d);
   return d;
 }

@@ -1,4 +1,5 @@
 import { Pool, neonConfig } from "@neondatabase/serverless";
+import type { DependencyHealth } from "./dependency-health.ts";
 import type { OriginConfig } from "./env.ts";
 
 // Postgres through the Neon serverless driver (WebSockets). In Workers a socket cannot outlive the
@@ -22,7 +23,13 @@ export interface Db {
 
 export class DbTimeoutError extends Error {}
 
-export function openDb(cfg: OriginConfig, maxConnections = 4): Db {
+/** A SQLSTATE the server raised about the query itself (not connection/shutdown/resource classes). */
+function isQueryError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57|58)/.test(code);
+}
+
+export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnections = 4): Db {
   applyLocalProxy(cfg.NEON_WS_PROXY);
   const pool = new Pool({ connectionString: cfg.DATABASE_URL, max: maxConnections, connectionTimeoutMillis: 2000 });
   pool.on("error", () => {}); // a dropped idle socket must not crash the isolate
@@ -32,9 +39,15 @@ export function openDb(cfg: OriginConfig, maxConnections = 4): Db {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new DbTimeoutError(`db query timed out after ${timeoutMs} ms`)), timeoutMs);
       });
+      const t0 = performance.now();
       try {
         const res = await Promise.race([pool.query(sql, params), timeout]);
+        health?.ok(performance.now() - t0);
         return res.rows as T[];
+      } catch (e) {
+        // Only infrastructure trouble counts against the database, not a query the database rejected.
+        if (!isQueryError(e)) health?.fail(e);
+        throw e;
       } finally {
         clearTimeout(timer);
       }

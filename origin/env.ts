@@ -15,6 +15,8 @@ export interface OriginBindings {
   CURSOR_SECRET?: string;
   MEDIA_BASE_URL?: string;
   FORCED_LEVEL?: string;
+  /** Per-try timeout of ranking calls (ms); default = the seed's ML inference policy (40 ms). */
+  RANK_TIMEOUT_MS?: string;
 }
 
 const OriginConfigSchema = z.object({
@@ -27,6 +29,7 @@ const OriginConfigSchema = z.object({
   INTERNAL_SECRET: z.string().min(8),
   CURSOR_SECRET: z.string().optional(),
   MEDIA_BASE_URL: z.string().default("https://media.fyp-edge.example"),
+  RANK_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
 });
 export type OriginConfig = z.infer<typeof OriginConfigSchema> & { cursorSecret: string };
 

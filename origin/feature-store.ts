@@ -4,6 +4,7 @@ import { base64ToF32, f32ToBase64 } from "../shared/f32-base64.ts";
 import type { Region } from "../shared/regions.ts";
 import { TTL } from "../shared/config.ts";
 import type { Db } from "./db.ts";
+import type { DependencyHealth } from "./dependency-health.ts";
 import type { Metrics } from "./metrics.ts";
 
 // Tier-4 feature store: user and video features in Redis with TTLs, batch-read with one MGET, misses
@@ -60,19 +61,41 @@ export class FeatureStore {
   private readonly redis: Redis;
   private readonly db: Db;
   private readonly metrics: Metrics;
-  constructor(redis: Redis, db: Db, metrics: Metrics) {
+  private readonly health?: DependencyHealth;
+  /** With `skipRedis` (level 2) the store reads Postgres directly and writes nothing back. */
+  private readonly skipRedis: boolean;
+  constructor(redis: Redis, db: Db, metrics: Metrics, health?: DependencyHealth, skipRedis = false) {
     this.redis = redis;
     this.db = db;
     this.metrics = metrics;
+    this.health = health;
+    this.skipRedis = skipRedis;
+  }
+
+  /** Redis-only read (level 3: the database is not to be touched). */
+  async cachedVideos(ids: string[]): Promise<Map<string, VideoFeatures>> {
+    const values = new Map<string, VideoFeatures>();
+    if (!ids.length) return values;
+    const cached = await this.observe(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
+    ids.forEach((id, i) => {
+      const s = cached[i];
+      if (s) values.set(id, decodeVideo(id, s));
+    });
+    return values;
+  }
+
+  private observe<T>(f: () => Promise<T>): Promise<T> {
+    return this.health ? this.health.observe(f) : f();
   }
 
   async videos(ids: string[]): Promise<FeatureReadResult<VideoFeatures>> {
     const values = new Map<string, VideoFeatures>();
     let redisOk = true;
     let cached: (string | null)[] = [];
-    if (ids.length > 0) {
+    if (this.skipRedis) redisOk = false;
+    else if (ids.length > 0) {
       try {
-        cached = await this.redis.mget<(string | null)[]>(...ids.map(vKey));
+        cached = await this.observe(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
       } catch {
         redisOk = false;
         cached = [];
@@ -102,9 +125,9 @@ export class FeatureStore {
   }
 
   async user(id: string): Promise<{ user: UserFeatures | null; redisOk: boolean }> {
-    let redisOk = true;
-    try {
-      const s = await this.redis.get<string>(uKey(id));
+    let redisOk = !this.skipRedis;
+    if (redisOk) try {
+      const s = await this.observe(() => this.redis.get<string>(uKey(id)));
       if (s) {
         this.metrics.cache("feature", "hit", 1);
         const o = JSON.parse(s);
@@ -120,6 +143,32 @@ export class FeatureStore {
       await this.writeBack([[uKey(id), enc]], TTL.featureUser);
     }
     return { user, redisOk };
+  }
+
+  /** Redis-only user read (level 3). */
+  async cachedUser(id: string): Promise<UserFeatures | null> {
+    const s = await this.observe(() => this.redis.get<string>(uKey(id)));
+    if (!s) return null;
+    const o = JSON.parse(s);
+    return { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: o.r };
+  }
+
+  /**
+   * Level 2 (feature store down): the learned user embedding lives behind the feature store, so the user
+   * is represented content-based — the mean embedding of the videos they recently engaged with (a
+   * cold-start user gets the neutral zero vector).
+   */
+  async coldStartUser(id: string): Promise<UserFeatures | null> {
+    const base = await this.loadUser(id);
+    if (!base) return null;
+    const rows = await this.db.query<{ embedding: number[] }>(
+      `SELECT v.embedding FROM interactions i JOIN videos v ON v.video_id = i.video_id
+        WHERE i.user_id = $1 AND i.type IN ('like','share','comment','view') ORDER BY i.ts DESC LIMIT 50`,
+      [id],
+    );
+    const emb = new Float32Array(EMBEDDING_DIM);
+    for (const r of rows) for (let d = 0; d < EMBEDDING_DIM; d++) emb[d] += r.embedding[d] / rows.length;
+    return { ...base, emb };
   }
 
   private async loadUser(id: string): Promise<UserFeatures | null> {

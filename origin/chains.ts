@@ -1,0 +1,56 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { TTL } from "../shared/config.ts";
+import type { Reason, Source } from "../shared/contract.ts";
+import type { DependencyHealth } from "./dependency-health.ts";
+
+// A feed "chain": one ranked list per first-page request, stored in Redis; cursor pages are slices of it,
+// so one cursor chain never shows a video twice. The user's latest chain doubles as the "cached
+// recommendations (≤ 1 h)" fallback.
+export type ChainEntry = [id: string, score: number, reason: Reason];
+export interface Chain {
+  u: string;
+  mv: string | null;
+  src: Source;
+  at: number;
+  items: ChainEntry[];
+}
+
+const chainKey = (id: string) => `fyp:chain:${id}`;
+const lastKey = (user: string) => `fyp:last:${user}`;
+export const CACHED_RECS_MAX_AGE_MS = 3_600_000;
+
+export async function loadChain(redis: Redis, id: string, health?: DependencyHealth): Promise<Chain | null> {
+  try {
+    const get = () => redis.get<string>(chainKey(id));
+    const s = health ? await health.observe(get) : await get();
+    return s ? (JSON.parse(s) as Chain) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function storeChain(redis: Redis, id: string, chain: Chain, health?: DependencyHealth): Promise<boolean> {
+  try {
+    const p = redis.pipeline();
+    p.set(chainKey(id), JSON.stringify(chain), { ex: TTL.appFeedFallback });
+    // Only ranked chains are "recommendations" worth falling back to.
+    if (chain.u !== "anon" && chain.src === "origin") p.set(lastKey(chain.u), id, { ex: TTL.appFeedFallback });
+    await (health ? health.observe(() => p.exec()) : p.exec());
+    return true;
+  } catch {
+    return false; // without Redis the next page recomputes (deterministically at level ≥ 2)
+  }
+}
+
+/** The user's most recent ranked chain if it is at most an hour old, relabelled as cached. */
+export async function cachedRecommendations(redis: Redis, user: string, now = Date.now()): Promise<Chain | null> {
+  try {
+    const id = await redis.get<string>(lastKey(user));
+    if (!id) return null;
+    const chain = await loadChain(redis, id);
+    if (!chain || now - chain.at > CACHED_RECS_MAX_AGE_MS) return null;
+    return { ...chain, src: "cached", items: chain.items.map(([v, s]) => [v, s, "cached"] as ChainEntry) };
+  } catch {
+    return null;
+  }
+}

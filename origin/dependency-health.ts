@@ -1,0 +1,74 @@
+// Availability and latency of one dependency (Postgres or Redis) as observed by this isolate's real
+// calls, plus a rate-limited background probe so a dependency we stopped calling (because it looked
+// down) is noticed when it comes back. Feeds the origin's degradation level.
+export interface DependencyView {
+  available: boolean;
+  /** p99 (ms) of recent successful calls, null with too few samples. */
+  p99Ms: number | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+}
+
+const WINDOW = 200; // recent successful-call latencies kept
+const MIN_SAMPLES = 20;
+
+export class DependencyHealth {
+  readonly name: string;
+  private readonly downAfterFailures: number;
+  private readonly probeEveryMs: number;
+  private latencies: number[] = [];
+  private next = 0;
+  private failures = 0;
+  private lastErr: string | null = null;
+  private lastProbeAt = 0;
+  private readonly now: () => number;
+
+  constructor(name: string, opts: { downAfterFailures?: number; probeEveryMs?: number; now?: () => number } = {}) {
+    this.name = name;
+    this.downAfterFailures = opts.downAfterFailures ?? 2;
+    this.probeEveryMs = opts.probeEveryMs ?? 1000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  ok(latencyMs: number): void {
+    this.failures = 0;
+    this.lastErr = null;
+    if (this.latencies.length < WINDOW) this.latencies.push(latencyMs);
+    else this.latencies[this.next++ % WINDOW] = latencyMs;
+  }
+
+  fail(err: unknown): void {
+    this.failures++;
+    this.lastErr = err instanceof Error ? err.message : String(err);
+  }
+
+  /** Wrap a call: records its outcome and latency. */
+  async observe<T>(f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const v = await f();
+      this.ok(performance.now() - t0);
+      return v;
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    }
+  }
+
+  /** True at most once per probe period; the caller then runs a cheap probe through observe(). */
+  probeDue(): boolean {
+    const t = this.now();
+    if (t - this.lastProbeAt < this.probeEveryMs) return false;
+    this.lastProbeAt = t;
+    return true;
+  }
+
+  view(): DependencyView {
+    let p99: number | null = null;
+    if (this.latencies.length >= MIN_SAMPLES) {
+      const s = [...this.latencies].sort((a, b) => a - b);
+      p99 = s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
+    }
+    return { available: this.failures < this.downAfterFailures, p99Ms: p99, consecutiveFailures: this.failures, lastError: this.lastErr };
+  }
+}
