@@ -1,23 +1,24 @@
+import { LatencyWindow } from "../shared/latency-window.ts";
+
 // Availability and latency of one dependency (Postgres or Redis) as observed by this isolate's real
 // calls, plus a rate-limited background probe so a dependency we stopped calling (because it looked
 // down) is noticed when it comes back. Feeds the origin's degradation level.
 export interface DependencyView {
   available: boolean;
-  /** p99 (ms) of recent successful calls, null with too few samples. */
+  /** p99 (ms) of calls in the last minute, null without samples. */
   p99Ms: number | null;
+  samples: number;
+  errorRate: number | null;
   consecutiveFailures: number;
   lastError: string | null;
 }
 
-const WINDOW = 200; // recent successful-call latencies kept
-const MIN_SAMPLES = 20;
 
 export class DependencyHealth {
   readonly name: string;
   private readonly downAfterFailures: number;
   private readonly probeEveryMs: number;
-  private latencies: number[] = [];
-  private next = 0;
+  private readonly window = new LatencyWindow({ windowMs: 60_000, bucketMs: 1000 });
   private failures = 0;
   private lastErr: string | null = null;
   private lastProbeAt = 0;
@@ -33,13 +34,13 @@ export class DependencyHealth {
   ok(latencyMs: number): void {
     this.failures = 0;
     this.lastErr = null;
-    if (this.latencies.length < WINDOW) this.latencies.push(latencyMs);
-    else this.latencies[this.next++ % WINDOW] = latencyMs;
+    this.window.record(latencyMs, true);
   }
 
   fail(err: unknown): void {
     this.failures++;
     this.lastErr = err instanceof Error ? err.message : String(err);
+    this.window.record(0, false);
   }
 
   /** Wrap a call: records its outcome and latency. */
@@ -64,11 +65,10 @@ export class DependencyHealth {
   }
 
   view(): DependencyView {
-    let p99: number | null = null;
-    if (this.latencies.length >= MIN_SAMPLES) {
-      const s = [...this.latencies].sort((a, b) => a - b);
-      p99 = s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
-    }
-    return { available: this.failures < this.downAfterFailures, p99Ms: p99, consecutiveFailures: this.failures, lastError: this.lastErr };
+    const w = this.window.snapshot();
+    return {
+      available: this.failures < this.downAfterFailures, p99Ms: w.p99, samples: w.count, errorRate: w.count ? w.errorRate : null,
+      consecutiveFailures: this.failures, lastError: this.lastErr,
+    };
   }
 }

@@ -57,12 +57,24 @@ async function freshChain(d: RequestDeps, userId: string | null, level: number):
 
 async function pageFeatures(d: RequestDeps, ids: string[], level: number): Promise<Map<string, VideoFeatures>> {
   const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, level === 2);
-  return timed(d.timings, "features", async () => (level >= 3 ? fs.cachedVideos(ids) : (await fs.videos(ids)).values));
+  return timed(d.timings, "features", async () => {
+    if (level < 3) return (await fs.videos(ids)).values;
+    try {
+      return await fs.cachedVideos(ids);
+    } catch {
+      // Redis is gone too: the database is the only source left, however slow it is.
+      return (await fs.videos(ids)).values;
+    }
+  });
 }
 
+let lastLevel = 0;
 export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedResponse> {
   probeDownDependencies(d);
-  let level: number = d.signals.level().level;
+  const report = d.signals.level();
+  let level: number = report.level;
+  if (level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${level}: ${report.reasons.join("; ") || "all signals healthy"}`);
+  lastLevel = level;
   // Chains live in Redis: skip it while it is down (level 2), recomputing pages deterministically.
   const useRedis = level !== 2 && d.signals.redis.view().available;
   const userKey = req.userId ?? "anon";

@@ -1,12 +1,10 @@
 import { CircuitBreaker, RANKING_BREAKER_DEFAULTS, breakerStateGauge } from "../shared/circuit-breaker.ts";
-import { LEVEL_THRESHOLDS } from "../shared/config.ts";
+import { computeLevel } from "../shared/degradation.ts";
 import { DependencyHealth } from "./dependency-health.ts";
 
-// Live signals of one origin isolate and the degradation level (0–3) they imply (DESIGN §3):
-//   1 ML degraded      — ranking p99 > 50 ms or the ranking breaker not closed
-//   2 feature store    — Redis unavailable
-//   3 database         — Postgres unavailable or its p99 > 100 ms
-// The highest applicable level wins; an admin-forced level overrides the computed one.
+// Live signals of one origin isolate (ranking breaker and latency, Redis and Postgres availability and
+// latency, observed from real calls) fed to shared/degradation.ts, which maps them to levels 0–3 per
+// DESIGN §3; an admin-forced level overrides the computed one.
 export interface LevelReport {
   level: 0 | 1 | 2 | 3;
   computed: 0 | 1 | 2 | 3;
@@ -26,25 +24,18 @@ export class OriginSignals {
   }
 
   level(): LevelReport {
-    const reasons: string[] = [];
-    let computed: 0 | 1 | 2 | 3 = 0;
     const db = this.db.view();
-    if (!db.available) reasons.push(`postgres unavailable: ${db.lastError}`);
-    else if (db.p99Ms !== null && db.p99Ms > LEVEL_THRESHOLDS.dbLatencyMs) reasons.push(`postgres p99 ${db.p99Ms.toFixed(0)} ms > ${LEVEL_THRESHOLDS.dbLatencyMs}`);
-    if (reasons.length) computed = 3;
     const redis = this.redis.view();
-    if (!redis.available) {
-      reasons.push(`redis unavailable: ${redis.lastError}`);
-      if (computed < 2) computed = 2;
-    }
     const ml = this.ml.view();
-    const state = this.breaker.state;
-    if (state !== "CLOSED" && state !== "DISABLED") reasons.push(`ranking breaker ${state}`);
-    if (ml.p99Ms !== null && ml.p99Ms > LEVEL_THRESHOLDS.mlP99Ms) reasons.push(`ranking p99 ${ml.p99Ms.toFixed(0)} ms > ${LEVEL_THRESHOLDS.mlP99Ms}`);
-    if (computed === 0 && reasons.length) computed = 1;
-    const level = this.forcedLevel ?? computed;
-    if (this.forcedLevel !== null) reasons.unshift(`forced to ${this.forcedLevel} by admin`);
-    return { level, computed, forced: this.forcedLevel, reasons };
+    const d = computeLevel({
+      mlP99Ms: ml.p99Ms, mlSamples: ml.samples, breakerState: this.breaker.state,
+      featureStoreAvailable: redis.available, featureStoreErrorRate: redis.errorRate, featureStoreSamples: redis.samples,
+      dbAvailable: db.available, dbP99Ms: db.p99Ms, dbSamples: db.samples,
+      forcedLevel: this.forcedLevel,
+    });
+    const clamp = (l: number) => Math.min(3, l) as 0 | 1 | 2 | 3;
+    const detail = [db.lastError && !db.available ? `postgres: ${db.lastError}` : "", redis.lastError && !redis.available ? `redis: ${redis.lastError}` : ""].filter(Boolean);
+    return { level: clamp(d.level), computed: clamp(d.automaticLevel), forced: this.forcedLevel, reasons: [...d.reasons, ...detail] };
   }
 
   snapshot(): Record<string, unknown> {

@@ -9,6 +9,7 @@ import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
 import { startUpstashBridge } from "./local/upstash-bridge.ts";
 import { ROOT, startEdge, startOrigin } from "./local/workers.ts";
 import { seedAll } from "./seed.ts";
+import { createFaults, type Faults } from "./stack-faults.ts";
 
 // The whole local stack, in dependency order: Postgres (+schema) → Redis ×3 → Upstash bridges ×3 →
 // Neon WebSocket proxy → seed → model → ranking service → origins ×3 → edge. Used by `npm start` and by
@@ -21,6 +22,8 @@ export interface StackOptions {
   interactionsPerUser?: number;
   seed?: number;
   log?: (line: string) => void;
+  /** Extra edge vars (tests shrink RegionHealth and queue retry timings). */
+  edgeVars?: Record<string, string>;
 }
 
 type Awaited2<T> = T extends Promise<infer U> ? U : never;
@@ -39,6 +42,7 @@ export interface Stack {
   ranking: Managed;
   origins: Record<Region, Managed>;
   edge: Managed;
+  faults: Faults;
   stop(): Promise<void>;
 }
 
@@ -104,29 +108,35 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
 
     const rankingUrl = `http://127.0.0.1:${ports.ranking}`;
-    const ranking = await step(6, `ranking service on :${ports.ranking}`, async () => {
+    const startRanking = async () => {
       const m = sup.start("ranking", process.execPath, [join(ROOT, "gpu-inference/server.ts")], {
         cwd: ROOT, logFile: join(logDir, "ranking.log"),
         env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, RANK_REQUIRE_SECRET: "true" },
       });
       await waitForHttp(`${rankingUrl}/readyz`, { timeoutMs: 60_000, what: "ranking service", exited: m.exited });
       return m;
-    });
+    };
+    const ranking = await step(6, `ranking service on :${ports.ranking}`, startRanking);
 
     const launch = { sup, stateDir: join(dataDir, "wrangler"), registryDir: join(dataDir, "wrangler-registry"), logDir };
     const originUrl = {} as Record<Region, string>;
     const upstashUrl = {} as Record<Region, string>;
+    const startRegionOrigin = (r: Region) =>
+      startOrigin(launch, r, ports.origin[r], {
+        DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash[r]}`,
+        UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
+        INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
+        // The seed's 40 ms per try assumes a GPU pool next to the origin; locally workerd → Node HTTP with
+        // 5,000 candidates needs more. Slow calls (> 40 ms) still count against the breaker.
+        RANK_TIMEOUT_MS: "250",
+      });
     const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
       const out = {} as Record<Region, Managed>;
       await Promise.all(
         REGIONS.map(async (r) => {
           originUrl[r] = `http://127.0.0.1:${ports.origin[r]}`;
           upstashUrl[r] = `http://127.0.0.1:${ports.upstash[r]}`;
-          out[r] = await startOrigin(launch, r, ports.origin[r], {
-            DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: upstashUrl[r],
-            UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
-            INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
-          });
+          out[r] = await startRegionOrigin(r);
         }),
       );
       return out;
@@ -137,6 +147,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startEdge(launch, ports.edge, {
         ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1",
         SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
+        ...opts.edgeVars,
       }),
     );
 
@@ -146,9 +157,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(`      pre-warm: ${res.status} ${(await res.text()).slice(0, 160)}`);
     });
     log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${logDir}`);
+    const faults = createFaults({
+      sup, redis, origins, postgres: { current: postgres, restart: () => startPostgres({ dataDir: join(dataDir, "pg"), port: ports.postgres }) },
+      ranking: { current: ranking, restart: startRanking }, startOrigin: startRegionOrigin,
+    });
+    closers.push(() => faults.stopRestarted());
     return {
       ports, dataDir, secrets: devSecrets, edgeUrl, originUrl, rankingUrl, upstashUrl, pgUrl, postgres, redis,
-      supervisor: sup, ranking, origins, edge, stop: stopAll,
+      supervisor: sup, ranking, origins, edge, faults, stop: stopAll,
     };
   } catch (e) {
     await stopAll();

@@ -56,7 +56,7 @@ export class RetryExhaustedError extends Error {
   /** "attempts": every try failed; "deadline": no time left for another try. */
   readonly reason: "attempts" | "deadline";
   constructor(attempts: number, lastError: unknown, reason: "attempts" | "deadline") {
-    const last = lastError instanceof Error ? lastError.message : String(lastError);
+    const last = attempts === 0 ? "no time left for a first try" : lastError instanceof Error ? lastError.message : String(lastError);
     super(`gave up after ${attempts} attempt(s) (${reason}): ${last}`, { cause: lastError });
     this.attempts = attempts;
     this.lastError = lastError;

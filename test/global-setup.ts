@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../scripts/stack.ts";
+import { startFaultControl } from "./fault-control.ts";
 import { profileDirName } from "../shared/local-ports.ts";
 
 // Starts the real local stack once for the node test project (profile "test": its own ports and data
@@ -16,7 +17,13 @@ export default async function setup(project: TestProject) {
     users: Number(process.env.FYP_TEST_USERS ?? 3000),
     videos: Number(process.env.FYP_TEST_VIDEOS ?? 20000),
     log: (l) => process.stderr.write(`[stack] ${l}\n`),
+    // Shrunk failover timings so region-outage tests run in seconds (DESIGN §3: all timings configurable).
+    edgeVars: {
+      HEALTH_PROBE_INTERVAL_MS: "500", HEALTH_PROBE_TIMEOUT_MS: "1000", HEALTH_FAILURES_TO_REMOVE: "3",
+      HEALTH_ANTI_FLAP_MS: "1500", HEALTH_RECOVERY_WEIGHT: "0.1", HEALTH_FULL_WEIGHT_AFTER_MS: "4000", EVENTS_MAX_RETRY_DELAY_S: "2",
+    },
   });
+  const control = await startFaultControl(stack.faults);
   project.provide("stack", {
     edgeUrl: stack.edgeUrl,
     originUrl: stack.originUrl,
@@ -24,8 +31,10 @@ export default async function setup(project: TestProject) {
     upstashUrl: stack.upstashUrl,
     pgPort: stack.ports.postgres,
     secrets: stack.secrets,
+    faultUrl: control.url,
   });
   return async () => {
+    await control.close();
     await stack?.stop();
   };
 }
@@ -39,6 +48,7 @@ declare module "vitest" {
       upstashUrl: Record<"us" | "eu" | "apac", string>;
       pgPort: number;
       secrets: { SESSION_SECRET: string; ADMIN_TOKEN: string; INTERNAL_SECRET: string; CURSOR_SECRET: string };
+      faultUrl: string;
     };
   }
 }

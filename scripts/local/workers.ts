@@ -39,6 +39,7 @@ export interface OriginVars {
   RANKING_URL: string;
   INTERNAL_SECRET: string;
   CURSOR_SECRET: string;
+  RANK_TIMEOUT_MS?: string;
 }
 
 export async function startOrigin(l: WorkerLaunch, region: Region, port: number, vars: OriginVars): Promise<Managed> {
