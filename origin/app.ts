@@ -38,7 +38,7 @@ app.get("/internal/v1/health", async (c) => {
   d.metrics.request("health");
   const checks: Record<string, string> = {};
   await Promise.all([
-    d.db.query("SELECT 1", [], 500).then(() => (checks.db = "ok"), () => (checks.db = "down")),
+    d.db.probe(500).then(() => (checks.db = "ok"), () => (checks.db = "down")),
     d.signals.redis.observe(() => d.redis.ping()).then(() => (checks.redis = "ok"), () => (checks.redis = "down")),
   ]);
   const snap = d.signals.snapshot();

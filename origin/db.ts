@@ -18,6 +18,8 @@ function applyLocalProxy(proxy: string | undefined): void {
 
 export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], timeoutMs?: number): Promise<T[]>;
+  /** `SELECT 1` whose round trip is the database latency signal. */
+  probe(timeoutMs?: number): Promise<void>;
   end(): Promise<void>;
 }
 
@@ -34,6 +36,9 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
   const pool = new Pool({ connectionString: cfg.DATABASE_URL, max: maxConnections, connectionTimeoutMillis: 2000 });
   pool.on("error", () => {}); // a dropped idle socket must not crash the isolate
   return {
+    probe(timeoutMs = 500) {
+      return this.query("SELECT 1", [], timeoutMs).then(() => {});
+    },
     async query<T>(sql: string, params: unknown[] = [], timeoutMs = 2000): Promise<T[]> {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -46,7 +51,7 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         client = await Promise.race([pool.connect(), timeout]);
         const t0 = performance.now();
         const res = await Promise.race([client.query(sql, params), timeout]);
-        health?.ok(performance.now() - t0);
+        health?.ok(performance.now() - t0, sql === "SELECT 1");
         return res.rows as T[];
       } catch (e) {
         // Only infrastructure trouble counts against the database, not a query the database rejected.

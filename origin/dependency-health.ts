@@ -7,6 +7,7 @@ export interface DependencyView {
   available: boolean;
   /** p99 (ms) of calls in the last minute, null without samples. */
   p99Ms: number | null;
+  p50Ms: number | null;
   samples: number;
   errorRate: number | null;
   consecutiveFailures: number;
@@ -31,10 +32,15 @@ export class DependencyHealth {
     this.now = opts.now ?? Date.now;
   }
 
-  ok(latencyMs: number): void {
+  /**
+   * A successful call. Only `sampleLatency` calls feed the latency signal: for Postgres those are the
+   * cheap probes (`SELECT 1`), so "database latency" measures the database's responsiveness rather than
+   * how heavy our candidate queries are.
+   */
+  ok(latencyMs: number, sampleLatency = true): void {
     this.failures = 0;
     this.lastErr = null;
-    this.window.record(latencyMs, true);
+    if (sampleLatency) this.window.record(latencyMs, true);
   }
 
   fail(err: unknown): void {
@@ -67,7 +73,7 @@ export class DependencyHealth {
   view(): DependencyView {
     const w = this.window.snapshot();
     return {
-      available: this.failures < this.downAfterFailures, p99Ms: w.p99, samples: w.count, errorRate: w.count ? w.errorRate : null,
+      available: this.failures < this.downAfterFailures, p99Ms: w.p99, p50Ms: w.p50, samples: w.count, errorRate: w.count ? w.errorRate : null,
       consecutiveFailures: this.failures, lastError: this.lastErr,
     };
   }

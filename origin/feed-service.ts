@@ -22,9 +22,12 @@ export interface FeedRequest {
   cursor?: string;
 }
 
-/** While a dependency looks down we stop calling it; a cheap probe (≤ 1/s) notices its return. */
-function probeDownDependencies(d: RequestDeps): void {
-  if (!d.signals.db.view().available && d.signals.db.probeDue()) d.waitUntil(d.db.query("SELECT 1", [], 500));
+/**
+ * At most once a second: a cheap `SELECT 1` (the database latency signal, and how a database we stopped
+ * calling is noticed when it returns) and, while Redis looks down, a PING.
+ */
+function probeDependencies(d: RequestDeps): void {
+  if (d.signals.db.probeDue()) d.waitUntil(d.db.probe());
   if (!d.signals.redis.view().available && d.signals.redis.probeDue()) d.waitUntil(d.signals.redis.observe(() => d.redis.ping()));
 }
 
@@ -58,7 +61,13 @@ async function freshChain(d: RequestDeps, userId: string | null, level: number):
 async function pageFeatures(d: RequestDeps, ids: string[], level: number): Promise<Map<string, VideoFeatures>> {
   const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, level === 2);
   return timed(d.timings, "features", async () => {
-    if (level < 3) return (await fs.videos(ids)).values;
+    if (level < 3) {
+      try {
+        return (await fs.videos(ids)).values;
+      } catch {
+        /* database failed for the misses: whatever Redis has */
+      }
+    }
     try {
       return await fs.cachedVideos(ids);
     } catch {
@@ -70,7 +79,7 @@ async function pageFeatures(d: RequestDeps, ids: string[], level: number): Promi
 
 let lastLevel = 0;
 export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedResponse> {
-  probeDownDependencies(d);
+  probeDependencies(d);
   const report = d.signals.level();
   let level: number = report.level;
   if (level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${level}: ${report.reasons.join("; ") || "all signals healthy"}`);
@@ -97,8 +106,9 @@ export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedR
     try {
       chain = await freshChain(d, req.userId, level);
     } catch (e) {
-      // The database failed under us mid-request: answer from cache like level 3 would.
-      if (e instanceof ApiError || level >= 3 || d.signals.db.view().available) throw e;
+      // A dependency failed under us mid-request: answer from cache like level 3 would.
+      if (e instanceof ApiError || level >= 3) throw e;
+      console.warn(`feed pipeline failed (${(e as Error).message}); answering from cache`);
       level = 3;
       chain = await cacheOnlyChain(d.redis, d.cfg.REGION, userKey);
     }

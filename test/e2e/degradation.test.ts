@@ -88,8 +88,8 @@ describe("degradation levels from live signals", () => {
       // Users without cached recommendations, so every first page really calls the ranking service.
       const users = await Promise.all(Array.from({ length: 130 }, (_, i) => residentUser(stack.pgPort, "apac", 40 + i)));
       const sources = new Set<string>();
-      for (let i = 0; i < users.length; i += 13) {
-        const pages = await Promise.all(users.slice(i, i + 13).map((u) => originFeed("apac", u, 5)));
+      for (let i = 0; i < users.length; i += 5) {
+        const pages = await Promise.all(users.slice(i, i + 5).map((u) => originFeed("apac", u, 5)));
         for (const p of pages) sources.add(p.source);
       }
       const h = await health("apac");
