@@ -1,0 +1,89 @@
+export {};
+// Edge and origin benchmarks against a real local stack (DESIGN §5), started here on its own ports:
+//   1. edge cache-hit throughput / p50 / p99 vs a plain Hono worker returning a constant (same workerd)
+//   2. viral spike: 10,000 concurrent requests for one cold key → origin fetches (coalescing ratio)
+//   3. origin miss path at 5,000 candidates → first page of a personalized feed: p50 / p99 + breakdown
+// Run: `npm run bench` (with the ranking benchmark) or `node bench/stack.bench.ts`.
+process.env.FYP_PORT_OFFSET ??= "3000";
+const { join } = await import("node:path");
+const pg = (await import("pg")).default;
+const { startStack } = await import("../scripts/stack.ts");
+const { ROOT } = await import("../scripts/local/workers.ts");
+const { waitForHttp } = await import("../scripts/local/supervisor.ts");
+const { LOCAL_PG, regionDatabase } = await import("../shared/local-ports.ts");
+const { load, percentile, table } = await import("./load.ts");
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const SPIKE = Number(process.env.BENCH_SPIKE ?? 10_000);
+
+async function originFeedCount(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.split("\n").filter((l) => l.startsWith("fyp_origin_requests_total{") && l.includes('route="feed"'))
+    .reduce((s, l) => s + Number(l.split(" ").pop()), 0);
+}
+
+const stack = await startStack({ profile: "test", users: Number(process.env.BENCH_USERS ?? 10_000), videos: Number(process.env.BENCH_VIDEOS ?? 100_000), log: (l) => console.error(`[stack] ${l}`) });
+try {
+  // 1. cache-hit throughput vs the runtime floor
+  const port = stack.ports.edge + 50;
+  const constant = stack.supervisor.start("bench-constant", process.execPath, [
+    join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "bench/constant-worker/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1",
+    "--inspector-port", String(port + 100), "--show-interactive-dev-session=false", "--log-level", "warn",
+  ], { cwd: ROOT, logFile: join(stack.dataDir, "logs", "bench-constant.log"), env: { WRANGLER_SEND_METRICS: "false", CI: "1" } });
+  await waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 60_000, what: "constant worker", exited: constant.exited });
+  const hitUrl = `${stack.edgeUrl}/v1/feed?count=10&region=us`;
+  await fetch(hitUrl).then((r) => r.arrayBuffer());
+  await load(`http://127.0.0.1:${port}/`, { concurrency: CONC, seconds: 1 }); // warm-up both
+  await load(hitUrl, { concurrency: CONC, seconds: 1 });
+  const floor = await load(`http://127.0.0.1:${port}/`, { concurrency: CONC, seconds: SECONDS });
+  const hit = await load(hitUrl, { concurrency: CONC, seconds: SECONDS });
+  table(`Edge cache hit vs plain Hono constant worker (wrangler dev, concurrency ${CONC}, ${SECONDS} s each)`, ["worker", "req/s", "p50 ms", "p99 ms", "errors"], [
+    ["plain Hono constant (floor)", floor.rps, floor.p50, floor.p99, floor.errors],
+    ["edge /v1/feed cache HIT", hit.rps, hit.p50, hit.p99, hit.errors],
+    ["ratio edge / floor", hit.rps / floor.rps, hit.p50 / floor.p50, hit.p99 / floor.p99, "-"],
+  ]);
+
+  // 2. viral spike on one cold key
+  const before = await originFeedCount(stack.originUrl.eu);
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: SPIKE }, () =>
+    fetch(`${stack.edgeUrl}/v1/feed?count=23&region=eu`).then(async (r) => ({ status: r.status, cache: r.headers.get("x-cache") ?? "?", n: (await r.arrayBuffer()).byteLength }), () => ({ status: 0, cache: "ERR", n: 0 })),
+  ));
+  const spikeMs = performance.now() - t0;
+  const originCalls = (await originFeedCount(stack.originUrl.eu)) - before;
+  const kinds = new Map<string, number>();
+  for (const r of results) kinds.set(r.cache, (kinds.get(r.cache) ?? 0) + 1);
+  table(`Viral spike: ${SPIKE} concurrent requests for one cold key (one wrangler dev isolate)`, ["requests", "non-200", "origin fetches", "requests per origin fetch", "wall ms", "x-cache"], [
+    [SPIKE, results.filter((r) => r.status !== 200).length, originCalls, originCalls ? SPIKE / originCalls : "∞", spikeMs, [...kinds].map(([k, v]) => `${k}:${v}`).join(" ")],
+  ]);
+
+  // 3. origin miss path at 5,000 candidates (first page, distinct users → no chain or app cache to reuse)
+  const c = new pg.Client({ host: "127.0.0.1", port: stack.ports.postgres, database: regionDatabase("us"), ...LOCAL_PG });
+  await c.connect();
+  const users = (await c.query("SELECT user_id FROM users ORDER BY user_id LIMIT 120")).rows.map((r) => `u${r.user_id}`);
+  await c.end();
+  const lat: number[] = [];
+  const parts: Record<string, number[]> = {};
+  const sources = new Map<string, number>();
+  for (const [i, u] of users.entries()) {
+    const t = performance.now();
+    const r = await fetch(`${stack.originUrl.us}/internal/v1/feed?count=50&user_id=${u}`, { headers: { "x-internal-secret": stack.secrets.INTERNAL_SECRET } });
+    const body = (await r.json()) as { source: string };
+    if (i < 20) continue; // the first calls warm Redis, the isolate and the model
+    lat.push(performance.now() - t);
+    sources.set(body.source, (sources.get(body.source) ?? 0) + 1);
+    for (const seg of (r.headers.get("server-timing") ?? "").split(",")) {
+      const m = /([a-z]+);dur=([0-9.]+)/.exec(seg.trim());
+      if (m) (parts[m[1]] ??= []).push(Number(m[2]));
+    }
+  }
+  lat.sort((a, b) => a - b);
+  const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
+  table(`Origin miss path: 5,000-candidate pool → top 50, ${lat.length} distinct users, sequential (sources: ${[...sources].map(([k, v]) => `${k}:${v}`).join(" ")})`, ["segment", "p50 ms", "p99 ms"], [
+    ["client round trip", lat.length ? percentile(lat, 0.5) : NaN, lat.length ? percentile(lat, 0.99) : NaN],
+    ...Object.entries(parts).map(([k, v]) => [`server-timing ${k}`, p(v, 0.5), p(v, 0.99)] as (string | number)[]),
+  ]);
+} finally {
+  await stack.stop();
+}
