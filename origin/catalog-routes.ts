@@ -6,6 +6,7 @@ import { trendingIds } from "./candidates.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { FeatureStore } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
+import { readHot, writeHot } from "./hot-replicas.ts";
 import type { Context } from "hono";
 
 // Catalogue reads the edge pre-warms and caches: regional trending and single-video metadata.
@@ -29,17 +30,29 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     d.metrics.request("video");
     const id = parseVideoId(c.req.param("id"));
     if (id === null) throw new ApiError(400, "invalid_request", "must look like v123", "video_id");
-    const fs = new FeatureStore(d.redis, d.db, d.metrics);
+    const hot = c.req.query("hot") === "1";
+    const cacheKey = `video:${id}`;
+    if (hot) {
+      const replica = await readHot(d.redis, cacheKey).catch(() => null);
+      if (replica) {
+        d.metrics.cache("app", "hit");
+        return c.body(replica, 200, { "content-type": "application/json", "x-replica": "hit" });
+      }
+      d.metrics.cache("app", "miss");
+    }
+    const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis);
     const { values } = await fs.videos([id.toString()]);
     const v = values.get(id.toString());
     if (!v) throw new ApiError(404, "not_found", `no video ${formatVideoId(id)}`, "video_id");
     const item = toItem(d.cfg, v, 0, "explore");
-    return c.json(
+    const body = JSON.stringify(
       VideoResponseSchema.parse({
         video_id: item.video_id, author_id: formatUserId(v.author), caption: v.caption, duration_ms: v.durationMs,
         video_url: item.video_url, thumbnail_url: item.thumbnail_url, stats: item.stats,
         created_at: new Date(v.createdMs).toISOString(), region: v.region,
       }),
     );
+    if (hot) d.waitUntil(writeHot(d.redis, cacheKey, body));
+    return c.body(body, 200, { "content-type": "application/json" });
   });
 }
