@@ -5,6 +5,7 @@ import type { Region } from "../shared/regions.ts";
 import { TTL } from "../shared/config.ts";
 import type { Db } from "./db.ts";
 import type { DependencyHealth } from "./dependency-health.ts";
+import { IsolateCache } from "./isolate-cache.ts";
 import type { Metrics } from "./metrics.ts";
 
 // Tier-4 feature store: user and video features in Redis with TTLs, batch-read with one MGET, misses
@@ -38,6 +39,9 @@ export interface FeatureReadResult<T> {
 const vKey = (id: string) => `fs:v:${id}`;
 const uKey = (id: string) => `fs:u:${id}`;
 const MAX_FOLLOWEES = 1000;
+/** Per-isolate memo of decoded video features (30 s: counts may lag that much). */
+const videoMemo = new IsolateCache<VideoFeatures>(60_000, 30_000);
+export const videoMemoStats = () => ({ hits: videoMemo.hits, misses: videoMemo.misses });
 const MAX_RECENT = 200;
 
 type VideoRow = { video_id: string; author_id: string; embedding: number[]; views: string; likes: string; created_at: Date | string; duration_ms: number; caption: string; upload_region: Region };
@@ -88,8 +92,14 @@ export class FeatureStore {
     return this.health ? this.health.observe(f) : f();
   }
 
-  async videos(ids: string[]): Promise<FeatureReadResult<VideoFeatures>> {
+  async videos(allIds: string[]): Promise<FeatureReadResult<VideoFeatures>> {
     const values = new Map<string, VideoFeatures>();
+    const ids: string[] = [];
+    for (const id of allIds) {
+      const v = videoMemo.get(id);
+      if (v) values.set(id, v);
+      else ids.push(id);
+    }
     let redisOk = true;
     let cached: (string | null)[] = [];
     if (this.skipRedis) redisOk = false;
@@ -104,8 +114,11 @@ export class FeatureStore {
     const missing: string[] = [];
     ids.forEach((id, i) => {
       const s = cached[i];
-      if (s) values.set(id, decodeVideo(id, s));
-      else missing.push(id);
+      if (s) {
+        const v = decodeVideo(id, s);
+        values.set(id, v);
+        videoMemo.set(id, v);
+      } else missing.push(id);
     });
     if (redisOk) {
       this.metrics.cache("feature", "hit", values.size);
@@ -118,7 +131,10 @@ export class FeatureStore {
         [missing],
       );
       const loaded = rows.map(videoFromRow);
-      for (const v of loaded) values.set(v.id, v);
+      for (const v of loaded) {
+        values.set(v.id, v);
+        videoMemo.set(v.id, v);
+      }
       if (redisOk && loaded.length > 0) await this.writeBack(loaded.map((v) => [vKey(v.id), encodeVideo(v)]), TTL.featureVideo);
     }
     return { values, redisOk };
