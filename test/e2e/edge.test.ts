@@ -13,6 +13,13 @@ async function force(region: string, level: number | null) {
 
 describe("edge tier", () => {
   it("1,000 concurrent misses for one key make exactly one origin fetch, then the cache answers", async () => {
+    // Other files may have restarted origins: wait for full health and warm the apac origin (a cold
+    // workerd answering slower than the per-try timeout would be retried, which is not coalescing).
+    await expect.poll(async () => {
+      const s = await (await fetch(`${stack.edgeUrl}/v1/status`)).json();
+      return Object.values(s.region_health.regions as Record<string, { weight: number }>).every((r) => r.weight === 1);
+    }, { timeout: 30_000, interval: 500 }).toBe(true);
+    await fetch(`${stack.originUrl.apac}/internal/v1/feed?count=3`, { headers: { "x-internal-secret": stack.secrets.INTERNAL_SECRET } });
     const count = 37; // a page size no other test asks for: a guaranteed cold key
     const before = await counter(`${stack.originUrl.apac}/metrics`, "fyp_origin_requests_total", { route: "feed" });
     const results = await Promise.all(
