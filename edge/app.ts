@@ -1,4 +1,7 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { clientRateLimit } from "./client-rate-limit.ts";
 import { errorBody, handleError, notFound } from "../shared/errors.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { adminRoutes } from "./admin-routes.ts";
@@ -27,6 +30,12 @@ app.use("*", async (c, next) => {
   await next();
   c.res.headers.set("x-request-id", c.get("requestId"));
 });
+
+// Security headers on everything (pages and API); CORS for the public API so other origins' clients can
+// call it with a bearer token (no cookies are used, so credentials stay off).
+app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+app.use("/v1/*", cors({ origin: "*", allowHeaders: ["authorization", "content-type", "x-request-id"], exposeHeaders: ["x-request-id", "x-cache", "x-fyp-source", "x-region", "x-degradation-level", "server-timing", "retry-after"], maxAge: 600 }));
+app.use("/v1/*", clientRateLimit);
 
 app.get("/v1/feed", feedRoute);
 app.get("/v1/videos/:video_id", videoRoute);

@@ -21,6 +21,9 @@ export interface EdgeBindings {
   EVENTS?: Queue;
   /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */
   ALLOW_REGION_OVERRIDE?: string;
+  /** Per-client rate limit (Workers Rate Limiting binding) and its local off switch ("off"). */
+  CLIENT_LIMIT?: { limit(o: { key: string }): Promise<{ success: boolean }> };
+  CLIENT_RATE_LIMIT?: string;
   /** Upper bound of the events consumer's retry delay (s); tests shrink it. */
   EVENTS_MAX_RETRY_DELAY_S?: string;
   /** RegionHealth timings (ms / counts); see edge/region-health-config.ts. */

@@ -145,7 +145,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const edgeUrl = `http://127.0.0.1:${ports.edge}`;
     const edge = await step(8, `edge worker (wrangler dev) on :${ports.edge}`, () =>
       startEdge(launch, ports.edge, {
-        ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1",
+        ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1", CLIENT_RATE_LIMIT: "off",
         SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
         ...opts.edgeVars,
       }),

@@ -47,10 +47,7 @@ export class ViewTracker {
     }
   }
 
-  /**
-   * The page is going away (or hidden): cards on screen long enough count as viewed now. Their clocks
-   * restart, so coming back to the tab does not count the hidden time as watching.
-   */
+  /** The page is going away or hidden: cards on screen long enough count as viewed now. */
   settleVisible(): void {
     const now = this.#now();
     for (const [id, since] of this.#since) {
@@ -58,6 +55,12 @@ export class ViewTracker {
       if (watchMs >= MIN_VIEW_MS) this.#h.onView(id, watchMs);
       this.#since.set(id, now);
     }
+  }
+
+  /** The tab is visible again: restart the clocks, so hidden time never counts as watching. */
+  resume(): void {
+    const now = this.#now();
+    for (const id of this.#since.keys()) this.#since.set(id, now);
   }
 
   disconnect(): void {

@@ -67,6 +67,7 @@ export class IndexedDbFeedItemStore implements FeedItemStore {
     const tx = db.transaction(STORE, "readwrite");
     const os = tx.objectStore(STORE);
     const finished = done(tx);
+    finished.catch(() => {}); // observed below; this only keeps an early abort from being "unhandled"
     const prev = (await req(os.get(scope))) as Row | undefined;
     const row: Row = { scope, items: mergeRecent(prev?.items ?? [], items), savedAt: now, ...meta };
     os.put(row);

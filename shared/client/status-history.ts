@@ -48,6 +48,12 @@ export class StatusHistory {
     return this.#samples.length;
   }
 
+  /** Time span to draw ending at `now`: what the data covers (at least `minMs`), at most the window. */
+  span(now: number, minMs = 30_000): number {
+    const first = this.#samples[0]?.t ?? now;
+    return Math.min(this.windowMs, Math.max(minMs, now - first));
+  }
+
   regions(): string[] {
     return [...new Set(this.#samples.flatMap((s) => Object.keys(s.level)))];
   }

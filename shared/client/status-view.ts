@@ -80,7 +80,9 @@ export function statusView(raw: unknown): StatusView {
  */
 export function flatten(v: unknown, prefix = "", depth = 3, out: [string, string][] = []): [string, string][] {
   if (typeof v !== "object" || v === null) {
-    out.push([prefix || "value", v === null ? "null" : String(v)]);
+    // Latency percentiles arrive as raw floats; three decimals are plenty on a dashboard.
+    const text = v === null ? "null" : typeof v === "number" && !Number.isInteger(v) ? String(Math.round(v * 1000) / 1000) : String(v);
+    out.push([prefix || "value", text]);
     return out;
   }
   if (Array.isArray(v)) {

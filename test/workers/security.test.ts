@@ -1,0 +1,37 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+
+// Security behaviour of the edge inside workerd: per-client rate limit (real Rate Limiting binding, 1000
+// per 10 s in the test config), security headers, CORS, and the internal/admin boundaries.
+describe("edge security", () => {
+  it("a client over its budget gets 429 with retry-after and the error shape; other clients are unaffected", async () => {
+    const hit = (ip: string) => SELF.fetch("http://edge/v1/videos/not-an-id", { headers: { "cf-connecting-ip": ip } });
+    let limited: Response | null = null;
+    for (let i = 0; i < 1100 && !limited; i++) {
+      const r = await hit("203.0.113.7");
+      if (r.status === 429) limited = r;
+      else await r.arrayBuffer();
+    }
+    expect(limited).not.toBeNull();
+    expect(limited!.headers.get("retry-after")).toBeTruthy();
+    expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    expect((await hit("198.51.100.9")).status).toBe(400); // another client: still served (bad id → 400)
+  });
+
+  it("responses carry security headers; the API answers CORS preflights", async () => {
+    const r = await SELF.fetch("http://edge/healthz");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("x-frame-options")).toBeTruthy();
+    expect(r.headers.get("strict-transport-security")).toBeTruthy();
+    const pre = await SELF.fetch("http://edge/v1/feed", { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+    expect(pre.status).toBeLessThan(300);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    expect(pre.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+  });
+
+  it("admin endpoints: 401 without a token, 403 with a session token", async () => {
+    expect((await SELF.fetch("http://edge/v1/admin/prewarm", { method: "POST" })).status).toBe(401);
+    const r = await SELF.fetch("http://edge/v1/admin/prewarm", { method: "POST", headers: { authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.x" } });
+    expect(r.status).toBe(403);
+  });
+});

@@ -1,0 +1,96 @@
+import { flatten, type RegionView, type StatusView } from "../shared/client/status-view.ts";
+
+// Renders a normalised /v1/status into the ops page. Everything from the payload is written with
+// textContent (error messages and reasons are free text); ids are stable (#level-us, #health-us…)
+// because the browser tests and operators' scripts address them.
+
+const h = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(1)}%`);
+const ms = (v: number | null) => (v === null ? "–" : `${Math.round(v)} ms`);
+const when = (v: unknown) => (typeof v === "number" ? new Date(v).toLocaleTimeString() : "–");
+
+function kvRows(table: HTMLTableElement, rows: ReadonlyArray<readonly [string, string]>): void {
+  table.replaceChildren(...rows.map(([k, v]) => {
+    const tr = h("tr");
+    tr.append(h("td", {}, k), h("td", {}, v));
+    return tr;
+  }));
+}
+
+function regionCard(r: RegionView): HTMLElement {
+  const card = h("article", { class: "region", id: `region-${r.region}` });
+  const title = h("h2");
+  title.append(
+    h("span", {}, r.region.toUpperCase()),
+    h("span", { class: "level", id: `level-${r.region}`, "data-level": String(r.level ?? "") }, r.level === null ? "?" : String(r.level)),
+    h("span", { class: "muted", id: `forced-${r.region}` }, r.forcedLevel === null ? "automatic" : `forced ${r.forcedLevel}`),
+  );
+  const state = r.health?.state ?? "unknown";
+  const rows: Array<[string, string]> = [
+    ["health", `${state}${r.health?.drained ? " (drained)" : ""}`],
+    ["weight / share", r.health ? `${r.health.weight ?? "–"} / ${pct(r.health.share)}` : "–"],
+    ["serving from", r.servingFrom ?? "–"],
+    ["origin", r.reachable === null ? "–" : r.reachable ? "reachable" : "unreachable"],
+    ["origin latency", ms(r.latencyMs)],
+    ["failures in a row", String(r.health?.consecutiveFailures ?? "–")],
+  ];
+  if (r.health?.lastError) rows.push(["last error", r.health.lastError]);
+  const table = h("table", { class: "kv" });
+  kvRows(table, rows);
+  // Stable hooks for tests / scripts, on the value cells.
+  table.rows[0].cells[1].id = `health-${r.region}`;
+  table.rows[0].cells[1].className = `state-${state}`;
+  table.rows[1].cells[1].id = `weight-${r.region}`;
+  table.rows[4].cells[1].id = `latency-${r.region}`;
+  // The origin's own payload (breakers, dependencies, caches, reasons…): whatever keys it has.
+  const details = h("details", { id: `origin-${r.region}` });
+  details.append(h("summary", {}, "origin health payload"));
+  const ot = h("table", { class: "kv" });
+  kvRows(ot, flatten(r.origin).filter(([k]) => k !== "reachable" && k !== "latency_ms"));
+  details.append(ot);
+  card.append(title, table, details);
+  return card;
+}
+
+export function renderRegions(container: HTMLElement, v: StatusView): void {
+  // Keep each region's <details> open state across the 2-second refreshes.
+  const open = new Set([...container.querySelectorAll("details[open]")].map((d) => d.id));
+  container.replaceChildren(...v.regions.map(regionCard));
+  for (const id of open) document.getElementById(id)?.setAttribute("open", "");
+}
+
+export function renderCache(table: HTMLTableElement, v: StatusView): void {
+  const rows = Object.entries(v.cache).map(([k, x]): [string, string] => [k, k === "hit_rate" ? pct(typeof x === "number" ? x : null) : String(x)]);
+  kvRows(table, rows.length ? rows : [["cache", "no counters reported"]]);
+}
+
+function listTable(table: HTMLTableElement, head: string[], rows: string[][], empty: string): void {
+  const thead = h("tr");
+  thead.append(...head.map((x) => h("th", {}, x)));
+  const body = rows.length ? rows : [[empty]];
+  table.replaceChildren(thead, ...body.map((r) => {
+    const tr = h("tr");
+    tr.append(...r.map((x) => h("td", {}, x)));
+    return tr;
+  }));
+}
+
+export function renderIncidents(table: HTMLTableElement, v: StatusView): void {
+  const rows = [...v.incidents].reverse().slice(0, 30).map((i) => [
+    String(i.region ?? "?"), String(i.status ?? "?"), when(i.opened_at), when(i.resolved_at), String(i.last_error ?? ""),
+  ]);
+  listTable(table, ["region", "status", "opened", "resolved", "last error"], rows, v.healthError ? `region health unavailable: ${v.healthError}` : "no incidents");
+}
+
+export function renderHealthEvents(table: HTMLTableElement, v: StatusView): void {
+  const rows = [...v.events].reverse().slice(0, 30).map((e) => [
+    when(e.at), String(e.region ?? "?"), `${String(e.from ?? "?")} → ${String(e.to ?? "?")}`, String(e.weight ?? ""), String(e.reason ?? ""),
+  ]);
+  listTable(table, ["at", "region", "transition", "weight", "reason"], rows, "no events yet");
+}
