@@ -23,6 +23,8 @@ async function feed(region: string, count: number) {
 
 afterAll(async () => {
   for (const r of ["us", "eu", "apac"]) await fault("origin", "start", r).catch(() => {});
+  // Leave every region back at full weight for the next test file.
+  await waitFor(async () => Object.values((await snapshot()).regions).every((r) => r.state === "healthy" && r.weight === 1), 30_000, "all regions at full weight");
 });
 
 describe("region failover", () => {
