@@ -31,6 +31,10 @@ export interface ReadResult {
 }
 
 const local = new Coalescer<CachedPayload>();
+/** An origin read for `key` already in flight in this isolate, joined without a new origin call. */
+export function joinInflight(key: string, maxWaitMs: number): Promise<CachedPayload> | null {
+  return local.join(key, maxWaitMs);
+}
 export const coalescerStats = () => ({ leaders: local.leaderCalls, coalesced: local.coalescedCalls, inflight: local.size });
 
 async function loadFromOrigin(env: EdgeBindings, spec: ReadSpec): Promise<CachedPayload> {

@@ -19,6 +19,14 @@ export class Coalescer<T> {
     return this.inflight.size;
   }
 
+  /** Ride on a fetch already in flight for `key` (no new origin call), or null when there is none. */
+  join(key: string, maxWaitMs: number): Promise<T> | null {
+    const existing = this.inflight.get(key);
+    if (!existing) return null;
+    this.coalescedCalls++;
+    return bounded(existing, maxWaitMs);
+  }
+
   async run(key: string, fetcher: () => Promise<T>, maxWaitMs: number): Promise<Coalesced<T>> {
     const existing = this.inflight.get(key);
     if (existing) {

@@ -4,7 +4,7 @@ import type { FeedItem } from "../shared/contract.ts";
 import { ApiError } from "../shared/errors.ts";
 import { parseVideoId } from "../shared/ids.ts";
 import type { EdgeEnv } from "./app-env.ts";
-import { cachedRead } from "./cached-read.ts";
+import { cachedRead, joinInflight } from "./cached-read.ts";
 import { cacheGet } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { HotKeys } from "./hot-keys.ts";
@@ -45,6 +45,12 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
     // Over this video's origin budget: anything cached beats a 429.
     edgeStats.rateLimited++;
     if (cached) return send(c, cached.payload.body, cached.payload.status, "STALE", hot);
+    // A fetch for this video is already under way: waiting for it costs the origin nothing.
+    const pending = joinInflight(key, 3000);
+    if (pending) {
+      const p = await pending.catch(() => null);
+      if (p) return send(c, p.body, p.status, "COALESCED", hot);
+    }
     const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
     if (pooled) return send(c, pooled, 200, "STALE", hot);
     throw new ApiError(429, "rate_limited", `video ${vid} is over its origin rate limit; retry shortly`, undefined, { "retry-after": "1" });
