@@ -22,6 +22,10 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          // The chaos-under-load suite runs on its own (`npm run test:chaos`): on a 2-core machine that also
+          // runs 5 workerd processes, Postgres, 3 Redis and the ranking service it is not yet stable enough
+          // to gate CI. The single-fault scenarios run in every `npm test` (degradation, region-failover).
+          exclude: process.env.FYP_CHAOS === "1" ? [] : ["test/e2e/chaos.test.ts"],
           environment: "node",
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 60_000,

@@ -31,7 +31,7 @@ function isQueryError(e: unknown): boolean {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57|58)/.test(code);
 }
 
-export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnections = 4): Db {
+export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnections = 3): Db {
   applyLocalProxy(cfg.NEON_WS_PROXY);
   const pool = new Pool({ connectionString: cfg.DATABASE_URL, max: maxConnections, connectionTimeoutMillis: 2000 });
   pool.on("error", () => {}); // a dropped idle socket must not crash the isolate

@@ -5,7 +5,7 @@ import { LatencyWindow } from "../shared/latency-window.ts";
 // down) is noticed when it comes back. Feeds the origin's degradation level.
 export interface DependencyView {
   available: boolean;
-  /** p99 (ms) of calls in the last minute, null without samples. */
+  /** p99 (ms) of calls in the last 15 s, null without samples. */
   p99Ms: number | null;
   p50Ms: number | null;
   samples: number;
@@ -19,7 +19,9 @@ export class DependencyHealth {
   readonly name: string;
   private readonly downAfterFailures: number;
   private readonly probeEveryMs: number;
-  private readonly window = new LatencyWindow({ windowMs: 60_000, bucketMs: 1000 });
+  // 15 s: long enough for a stable p99/median, short enough that a recovered dependency stops
+  // holding the level up within seconds (the design names no window).
+  private readonly window = new LatencyWindow({ windowMs: 15_000, bucketMs: 1000 });
   private failures = 0;
   private lastErr: string | null = null;
   private lastProbeAt = 0;

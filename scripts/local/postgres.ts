@@ -33,7 +33,7 @@ const POSTGRES_FLAGS = [
   "-c", "fsync=off",
   "-c", "synchronous_commit=off",
   "-c", "full_page_writes=off",
-  "-c", "max_connections=200",
+  "-c", "max_connections=500",
   "-c", "max_wal_size=2GB",
   "-c", "unix_socket_directories=/tmp",
 ];
