@@ -36,6 +36,24 @@ describe("edge tier", () => {
     expect(FeedResponseSchema.parse(await again.json()).source).toBe("edge-cache");
   });
 
+  it("stale-while-revalidate: after the TTL a personalized page is served STALE at once and refreshed behind", async () => {
+    const { residentUser } = await import("./support/pg.ts");
+    const { mintSessionToken } = await import("../../shared/auth.ts");
+    const user = await residentUser(stack.pgPort, "us", 50);
+    const headers = { authorization: `Bearer ${await mintSessionToken(stack.secrets.SESSION_SECRET, user, "us")}` };
+    const get = async () => {
+      const r = await fetch(`${stack.edgeUrl}/v1/feed?count=8&region=us`, { headers });
+      return { cache: r.headers.get("x-cache"), body: FeedResponseSchema.parse(await r.json()) };
+    };
+    expect((await get()).cache).toBe("MISS");
+    expect((await get()).cache).toBe("HIT");
+    await new Promise((r) => setTimeout(r, 16_000)); // personalized TTL is 15 s
+    const stale = await get();
+    expect(stale.cache).toBe("STALE");
+    expect(stale.body.source).toBe("stale");
+    await expect.poll(async () => (await get()).cache, { timeout: 10_000, interval: 300 }).toBe("HIT");
+  }, 40_000);
+
   it("pre-warm fills KV; /v1/trending is served from KV", async () => {
     const pw = await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: admin });
     expect(pw.status).toBe(200);

@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupDatabase, restoreDatabase } from "../../scripts/backup/pg-backup.ts";
 import { startPostgres } from "../../scripts/local/postgres.ts";
 import { seedAll } from "../../scripts/seed.ts";
+import { freePort } from "../support/free-port.ts";
 
 // Backup → damage → restore of a region database on a real Postgres: row counts must match the backup.
 let pgs: Awaited<ReturnType<typeof startPostgres>>;
 const dir = mkdtempSync(join(tmpdir(), "fyp-backup-"));
 chmodSync(dir, 0o755); // Postgres runs as the OS user "postgres" when we are root
-const port = 56000 + Math.floor(Math.random() * 2000);
 
 beforeAll(async () => {
+  const port = await freePort();
   pgs = await startPostgres({ dataDir: join(dir, "pg"), port });
   await seedAll({ pgPort: port, users: 200, videos: 1500, interactionsPerUser: 10, seed: 7, log: () => {} });
 }, 120_000);

@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool, neonConfig } from "@neondatabase/serverless";
@@ -13,16 +13,6 @@ import { configureNeonForLocalProxy } from "../../shared/db/neon-local.ts";
 // Workers take in local mode. Postgres is started here directly (not via scripts/local/postgres.ts) so
 // this test only depends on the proxy under test.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let dir: string;
 let pgPort: number;

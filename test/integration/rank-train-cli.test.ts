@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.ts";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "../../scripts/local/embedded-postgres.ts";
@@ -16,16 +16,6 @@ const CLI = path.resolve("gpu-inference/train/cli.ts");
 const REGIONS = ["us", "eu", "apac"] as const;
 const DIM = 16;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const vecLiteral = (v: ArrayLike<number>) => `{${Array.from(v, (x) => x.toFixed(5)).join(",")}}`;
 

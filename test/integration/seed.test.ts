@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -10,16 +10,6 @@ import { REGIONS, regionDatabase, type Region } from "../../shared/local-ports.t
 
 // The seed against a real Postgres: counts, data residency, Zipf skew, learnable structure, idempotence.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const USERS = 300, VIDEOS = 2000, PER_USER = 20;
 let dir: string;

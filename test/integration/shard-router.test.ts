@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -11,16 +11,6 @@ import { partitionTableName } from "../../shared/db/schema.ts";
 // The app's shard router must agree with Postgres on where every users row lives. Real server, real
 // `PARTITION BY HASH`, thousands of ids across the whole bigint range (small, > 2^31, > 2^53, negative).
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Deterministic ids so a failure reproduces: xorshift64* over BigInt.
 function* randomBigints(seed: bigint): Generator<bigint> {
