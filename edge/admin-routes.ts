@@ -8,6 +8,7 @@ import { edgeConfig } from "./env.ts";
 import { setForcedLevel } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { prewarm } from "./prewarm.ts";
+import { parseTimingOverrides } from "./region-health-config.ts";
 import { invalidateRegionViews, regionHealth } from "./routing.ts";
 
 // Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
@@ -52,6 +53,22 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     const origin = res instanceof Error ? { ok: false, error: res.message } : { ok: res.ok, status: res.status };
     if (!(res instanceof Error)) await res.body?.cancel();
     return c.json({ region, level, forced, origin });
+  });
+
+  // Runtime override of the failover timings (probe interval/timeout, failures, anti-flap, recovery).
+  app.post("/v1/admin/region-health/timings", async (c) => {
+    const rh = regionHealth(c.env);
+    if (!rh) throw new ApiError(409, "not_configured", "RegionHealth is not bound in this deployment");
+    let timings: Record<string, unknown>;
+    try {
+      timings = parseTimingOverrides(await jsonBody(c));
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw new ApiError(400, "invalid_request", (e as Error).message, "body");
+    }
+    const applied = await rh.configure(timings);
+    invalidateRegionViews();
+    return c.json({ timings: applied });
   });
 
   app.post("/v1/admin/regions/:region/:action{drain|restore}", async (c) => {

@@ -16,6 +16,7 @@ export interface RegionHealthStub {
   drain(region: Region): Promise<unknown>;
   restore(region: Region): Promise<unknown>;
   ensureStarted(): Promise<unknown>;
+  configure(partial: Record<string, unknown>): Promise<unknown>;
 }
 
 export function regionHealth(env: EdgeBindings): RegionHealthStub | null {

@@ -29,6 +29,19 @@ describe("edge security", () => {
     expect(pre.headers.get("access-control-allow-headers")).toMatch(/authorization/);
   });
 
+  it("failover timings can be changed at runtime by an admin, validated", async () => {
+    const post = (body: unknown, token = "test-admin-token-0123456789abcdef") =>
+      SELF.fetch("http://edge/v1/admin/region-health/timings", { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const bad = await post({ probeIntervalMs: -5 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe("body");
+    expect((await post({ nope: 1 })).status).toBe(400);
+    const ok = await post({ antiFlapMs: 2500 });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { timings: { antiFlapMs: number } }).timings.antiFlapMs).toBe(2500);
+    expect((await post({ antiFlapMs: 2500 }, "wrong-token-0123456789")).status).toBe(403);
+  });
+
   it("admin endpoints: 401 without a token, 403 with a session token", async () => {
     expect((await SELF.fetch("http://edge/v1/admin/prewarm", { method: "POST" })).status).toBe(401);
     const r = await SELF.fetch("http://edge/v1/admin/prewarm", { method: "POST", headers: { authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.x" } });
