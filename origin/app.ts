@@ -12,6 +12,7 @@ import { catalogRoutes } from "./catalog-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { buildFeed } from "./feed-service.ts";
+import { checkUserRate } from "./user-rate-limit.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
 
@@ -75,6 +76,7 @@ app.get("/internal/v1/feed", async (c) => {
     if (id === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
     userId = id.toString();
   }
+  if (userId && d.signals.redis.view().available) await checkUserRate(d.redis, userId);
   const feed = await buildFeed(d, { userId, count: q.data.count, cursor: q.data.cursor });
   const total = performance.now() - t0;
   d.metrics.feedLatencyMs(total);
