@@ -11,6 +11,7 @@ import { breakerStateGauge } from "../shared/circuit-breaker.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
+import { Bulkhead } from "./bulkhead.ts";
 import { buildFeed } from "./feed-service.ts";
 import { checkUserRate } from "./user-rate-limit.ts";
 
@@ -23,6 +24,8 @@ function serverTiming(t: Record<string, number>): string {
 }
 
 export const app = new Hono<AppEnv>();
+/** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
+const feedBulkhead = new Bulkhead(12);
 app.onError(handleError);
 app.notFound(notFound);
 
@@ -44,7 +47,7 @@ app.get("/internal/v1/health", async (c) => {
   ]);
   const snap = d.signals.snapshot();
   d.metrics.degradationLevel(snap.degradation_level as number);
-  return c.json({ region: d.cfg.REGION, status: snap.degradation_level ? "degraded" : "ok", checks, ...snap });
+  return c.json({ region: d.cfg.REGION, status: snap.degradation_level ? "degraded" : "ok", checks, ...snap, bulkhead: { active: feedBulkhead.active, shed: feedBulkhead.rejected } });
 });
 
 // Admin (via the edge): force a level 0–3 on this origin, or release it with null.
@@ -77,7 +80,8 @@ app.get("/internal/v1/feed", async (c) => {
     userId = id.toString();
   }
   if (userId && d.signals.redis.view().available) await checkUserRate(d.redis, userId);
-  const feed = await buildFeed(d, { userId, count: q.data.count, cursor: q.data.cursor });
+  const req = { userId, count: q.data.count, cursor: q.data.cursor };
+  const feed = await feedBulkhead.run(() => buildFeed(d, req), () => buildFeed(d, { ...req, shed: true }));
   const total = performance.now() - t0;
   d.metrics.feedLatencyMs(total);
   c.header("server-timing", serverTiming({ ...d.timings, origin: total }));

@@ -20,6 +20,8 @@ export interface FeedRequest {
   userId: string | null; // numeric string; null = anonymous
   count: number;
   cursor?: string;
+  /** Shed by the bulkhead: answer like level 3 (cache only) without touching Postgres or ranking. */
+  shed?: boolean;
 }
 
 /**
@@ -81,9 +83,9 @@ let lastLevel = 0;
 export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedResponse> {
   probeDependencies(d);
   const report = d.signals.level();
-  let level: number = report.level;
-  if (level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${level}: ${report.reasons.join("; ") || "all signals healthy"}`);
-  lastLevel = level;
+  let level: number = req.shed ? Math.max(3, report.level) : report.level;
+  if (!req.shed && level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${level}: ${report.reasons.join("; ") || "all signals healthy"}`);
+  if (!req.shed) lastLevel = level;
   // Chains live in Redis: skip it while it is down (level 2), recomputing pages deterministically.
   const useRedis = level !== 2 && d.signals.redis.view().available;
   const userKey = req.userId ?? "anon";

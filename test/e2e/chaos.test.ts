@@ -26,7 +26,7 @@ const allHealthy = async () => {
 const rankFault = (delay_ms: number) =>
   fetch(`${stack.rankingUrl}/v1/admin/fault`, { method: "POST", headers: { ...secret, "content-type": "application/json" }, body: JSON.stringify({ delay_ms, fail_rate: 0 }) });
 
-async function scenario(name: string, apply: () => Promise<void>, expectDegraded: () => Promise<boolean>, restore: () => Promise<void>, recovered: () => Promise<boolean>) {
+async function scenario(name: string, apply: () => Promise<void>, expectDegraded: () => Promise<boolean>, restore: () => Promise<void>, recovered: () => Promise<boolean>, recoveryMs = 60_000) {
   const t0 = Date.now();
   await apply();
   let detectedMs = NaN;
@@ -38,7 +38,7 @@ async function scenario(name: string, apply: () => Promise<void>, expectDegraded
     await restore();
   }
   const t1 = Date.now();
-  await waitFor(recovered, 60_000, `${name}: recovery`);
+  await waitFor(recovered, recoveryMs, `${name}: recovery`);
   rows.push([name, String(detectedMs), String(Date.now() - t1)]);
 }
 
@@ -77,7 +77,7 @@ describe("chaos under steady load", () => {
         async () => {
           await rankTraffic();
           return (await Promise.all((["us", "eu", "apac"] as R[]).map(originLevel))).every((l) => l === 0);
-        });
+        }, 150_000); // an opened breaker waits 30 s, then needs 10 healthy trial calls
       await scenario("ranking killed → fallbacks", () => fault("ranking", "stop"), async () => true, () => fault("ranking", "start"), async () => true);
       await scenario("one region (eu) down → level 4", () => fault("origin", "stop", "eu"), async () => (await edgeStatus()).region_health.regions.eu.state === "removed", () => fault("origin", "start", "eu"), allHealthy);
       await scenario("two regions (us, apac) down → level 5", async () => {
