@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { RETRY } from "../shared/config.ts";
+import { retry } from "../shared/retry.ts";
 import { EventSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { parseUserId, parseVideoId } from "../shared/ids.ts";
@@ -17,24 +18,8 @@ import { bumpCounters } from "./live-counters.ts";
 //  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later.
 const Body = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function withDbWriteRetry<T>(f: (timeoutMs: number) => Promise<T>): Promise<T> {
-  const p = RETRY.dbWrite;
-  let last: unknown;
-  for (let attempt = 0; attempt <= p.retries; attempt++) {
-    if (attempt > 0) {
-      const base = p.delaysMs[Math.min(attempt - 1, p.delaysMs.length - 1)];
-      await sleep(base * (1 + p.jitter * (2 * Math.random() - 1)));
-    }
-    try {
-      return await f(p.perTryTimeoutMs);
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw last;
-}
+/** DB writes follow the seed's DB-write policy: 3 retries, 100/500/2000 ms ±30%, 5 s per try. */
+const withDbWriteRetry = <T>(f: (timeoutMs: number) => Promise<T>): Promise<T> => retry(() => f(RETRY.dbWrite.perTryTimeoutMs), RETRY.dbWrite);
 
 async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {
   const rows = await db.query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()], RETRY.dbRead.perTryTimeoutMs * 10);

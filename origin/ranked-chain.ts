@@ -1,8 +1,8 @@
-import { CircuitOpenError } from "../shared/circuit-breaker.ts";
 import { CANDIDATES, RETRY } from "../shared/config.ts";
 import type { Reason } from "../shared/contract.ts";
 import { EMBEDDING_DIM } from "../shared/db/schema.ts";
 import { CTX_DIM } from "../shared/rank-contract.ts";
+import { retry } from "../shared/retry.ts";
 import { generateCandidates, followingIds, trendingIds } from "./candidates.ts";
 import { type Chain, type ChainEntry, cachedRecommendations } from "./chains.ts";
 import type { RequestDeps } from "./context.ts";
@@ -22,23 +22,12 @@ export async function timed<T>(t: Record<string, number>, name: string, f: () =>
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Ranking call: breaker around each try, one retry (20 ms ± 20%) unless the breaker refuses. */
-async function rankGuarded(d: RequestDeps, input: Parameters<typeof rank>[1]): Promise<RankOutput> {
-  const p = RETRY.mlInference;
-  const timeoutMs = d.cfg.RANK_TIMEOUT_MS ?? p.perTryTimeoutMs;
-  let last: unknown;
-  for (let attempt = 0; attempt <= p.retries; attempt++) {
-    if (attempt > 0) await sleep(p.delaysMs[Math.min(attempt - 1, p.delaysMs.length - 1)] * (1 + p.jitter * (2 * Math.random() - 1)));
-    try {
-      return await d.signals.breaker.execute(() => d.signals.ml.observe(() => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET)));
-    } catch (e) {
-      last = e;
-      if (e instanceof CircuitOpenError) break; // fail fast: that is the breaker's point
-    }
-  }
-  throw last;
+/** Ranking call: the breaker around each try, retried per the seed's ML policy (1 retry, 20 ms ± 20%);
+ * an open breaker is not retried (shared/retry.ts), that is its point. */
+function rankGuarded(d: RequestDeps, input: Parameters<typeof rank>[1]): Promise<RankOutput> {
+  const timeoutMs = d.cfg.RANK_TIMEOUT_MS ?? RETRY.mlInference.perTryTimeoutMs;
+  const policy = { ...RETRY.mlInference, perTryTimeoutMs: timeoutMs };
+  return retry(() => d.signals.breaker.execute(() => d.signals.ml.observe(() => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET))), policy);
 }
 
 async function fallbackChain(d: RequestDeps, user: UserFeatures, userKey: string, why: string): Promise<Chain> {
