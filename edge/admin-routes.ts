@@ -5,7 +5,8 @@ import { RegionSchema } from "../shared/regions.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { edgeConfig } from "./env.ts";
-import { setForcedLevel } from "./forced-levels.ts";
+import { configHistory, recordConfig } from "./config-history.ts";
+import { setForcedLevel, setForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { prewarm } from "./prewarm.ts";
 import { parseTimingOverrides } from "./region-health-config.ts";
@@ -13,6 +14,7 @@ import { invalidateRegionViews, regionHealth } from "./routing.ts";
 
 // Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
 // demand, drain/restore a region.
+const RollbackBody = z.object({ version: z.number().int().positive() }).strict();
 const DegradationBody = z.object({ region: RegionSchema, level: z.number().int().min(0).max(5).nullable() }).strict();
 
 function requireAdmin(c: Context<EdgeEnv>): void {
@@ -45,6 +47,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     if (!parsed.success) throw fromZodError(parsed.error);
     const { region, level } = parsed.data;
     const forced = await setForcedLevel(c.env.FYP_KV, region, level);
+    await recordConfig(c.env.FYP_KV, `${region} forced level ${level ?? "released"}`, { forced_levels: forced });
     // The origin acts on levels 1–3 itself; tell it (best effort — the edge still enforces 4–5).
     const originLevel = level !== null && level <= 3 ? level : null;
     const res = await callOrigin(edgeConfig(c.env), region, "/internal/v1/admin/degradation", {
@@ -66,9 +69,27 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
       if (e instanceof ApiError) throw e;
       throw new ApiError(400, "invalid_request", (e as Error).message, "body");
     }
-    const applied = await rh.configure(timings);
+    const applied = (await rh.configure(timings)) as Record<string, number>;
+    await recordConfig(c.env.FYP_KV, `failover timings ${JSON.stringify(timings)}`, { health_timings: applied });
     invalidateRegionViews();
     return c.json({ timings: applied });
+  });
+
+  // Config history: the newest 100 versions, and rollback to any of them (applied, then recorded as a
+  // new version so the rollback itself can be undone).
+  app.get("/v1/admin/config/history", async (c) => c.json({ versions: (await configHistory(c.env.FYP_KV)).reverse() }));
+
+  app.post("/v1/admin/config/rollback", async (c) => {
+    const p = RollbackBody.safeParse(await jsonBody(c));
+    if (!p.success) throw fromZodError(p.error);
+    const target = (await configHistory(c.env.FYP_KV)).find((v) => v.version === p.data.version);
+    if (!target) throw new ApiError(404, "not_found", `no kept config version ${p.data.version}`, "version");
+    await setForcedLevels(c.env.FYP_KV, target.config.forced_levels);
+    const rh = regionHealth(c.env);
+    if (rh && target.config.health_timings) await rh.configure(target.config.health_timings);
+    invalidateRegionViews();
+    const entry = await recordConfig(c.env.FYP_KV, `rollback to v${target.version}`, target.config);
+    return c.json(entry);
   });
 
   app.post("/v1/admin/regions/:region/:action{drain|restore}", async (c) => {

@@ -24,3 +24,10 @@ export async function setForcedLevel(kv: KVNamespace, region: Region, level: num
   memo = { at: Date.now(), v: cur };
   return cur;
 }
+
+/** Replace the whole map (config rollback). */
+export async function setForcedLevels(kv: KVNamespace, levels: ForcedLevels): Promise<ForcedLevels> {
+  await kv.put(KEY, JSON.stringify(levels));
+  memo = { at: Date.now(), v: levels };
+  return levels;
+}
