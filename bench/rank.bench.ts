@@ -5,7 +5,7 @@
 // The service runs as a child process, as in production, so client and server do not share a thread.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../scripts/local/free-port.ts";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -26,16 +26,6 @@ const pct = (xs: number[], q: number) => {
 };
 const f1 = (x: number) => x.toFixed(x < 10 ? 2 : 1);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function candidates(n: number, seed: number) {
   const rng = createRng(seed);

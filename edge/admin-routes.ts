@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { ApiError, fromZodError } from "../shared/errors.ts";
+import { readJsonBody } from "../shared/json-body.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import type { EdgeEnv } from "./app-env.ts";
@@ -24,15 +25,8 @@ function requireAdmin(c: Context<EdgeEnv>): void {
   if (!timingSafeEqualStr(h, `Bearer ${cfg.ADMIN_TOKEN}`)) throw new ApiError(403, "forbidden", "not an admin token", "authorization");
 }
 
-async function jsonBody(c: Context<EdgeEnv>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.length > 10_000) throw new ApiError(413, "payload_too_large", "body over 10 kB", "body");
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
-  }
-}
+const ADMIN_MAX_BODY_BYTES = 10_000;
+const jsonBody = (c: Context<EdgeEnv>) => readJsonBody(c.req, ADMIN_MAX_BODY_BYTES);
 
 export function adminRoutes(app: Hono<EdgeEnv>): void {
   app.use("/v1/admin/*", async (c, next) => {

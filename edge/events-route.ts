@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { sessionFromHeader } from "../shared/auth.ts";
 import { EventsBodySchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
+import { readJsonBody } from "../shared/json-body.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { edgeConfig } from "./env.ts";
 import { type EventsMessage, EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
@@ -15,16 +16,7 @@ export async function eventsRoute(c: Context<EdgeEnv>): Promise<Response> {
   const cfg = edgeConfig(c.env);
   const session = await sessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET);
   if (!session) throw new ApiError(401, "unauthorized", "events require a session token", "authorization");
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > EVENTS_MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `body over ${EVENTS_MAX_BODY_BYTES} bytes`, "body");
-  const text = await c.req.text();
-  if (text.length > EVENTS_MAX_BODY_BYTES) throw new ApiError(413, "payload_too_large", `body over ${EVENTS_MAX_BODY_BYTES} bytes`, "body");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
-  }
+  const raw = await readJsonBody(c.req, EVENTS_MAX_BODY_BYTES);
   const parsed = EventsBodySchema.safeParse(raw);
   if (!parsed.success) throw fromZodError(parsed.error);
   const msg: EventsMessage = {

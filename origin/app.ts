@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { parseUserId } from "../shared/ids.ts";
+import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, releaseDeps, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
@@ -54,13 +55,7 @@ app.get("/internal/v1/health", async (c) => {
 const ForcedLevelBody = z.object({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) }).strict();
 app.post("/internal/v1/admin/degradation", async (c) => {
   const d = deps(c);
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
-  }
-  const p = ForcedLevelBody.safeParse(raw);
+  const p = ForcedLevelBody.safeParse(await readJsonBody(c.req, INTERNAL_MAX_BODY_BYTES));
   if (!p.success) throw fromZodError(p.error);
   d.signals.forcedLevel = p.data.level;
   return c.json({ region: d.cfg.REGION, ...d.signals.snapshot() });

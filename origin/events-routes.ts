@@ -4,6 +4,7 @@ import { RETRY } from "../shared/config.ts";
 import { retry } from "../shared/retry.ts";
 import { EventSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
+import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { parseUserId, parseVideoId } from "../shared/ids.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
@@ -40,13 +41,7 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
   app.post("/internal/v1/events", async (c) => {
     const d = deps(c);
     d.metrics.request("events");
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, "invalid_json", "body is not valid JSON", "body");
-    }
-    const parsed = Body.safeParse(raw);
+    const parsed = Body.safeParse(await readJsonBody(c.req, INTERNAL_MAX_BODY_BYTES));
     if (!parsed.success) throw fromZodError(parsed.error);
     const { user_id, home_region, events } = parsed.data;
     const uid = parseUserId(user_id);

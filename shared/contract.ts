@@ -15,7 +15,8 @@ export const UserIdSchema = z.string().regex(/^u[1-9][0-9]{0,17}$/, "must look l
 
 export const VideoStatsSchema = z.object({ views: z.number().int().nonnegative(), likes: z.number().int().nonnegative() });
 
-export const FeedItemSchema = z.object({
+/** Fields every video representation carries (feed items and the video endpoint). */
+const VideoCoreSchema = z.object({
   video_id: VideoIdSchema,
   author_id: UserIdSchema,
   caption: z.string(),
@@ -23,9 +24,9 @@ export const FeedItemSchema = z.object({
   video_url: z.string(),
   thumbnail_url: z.string(),
   stats: VideoStatsSchema,
-  score: z.number(),
-  reason: ReasonSchema,
 });
+
+export const FeedItemSchema = VideoCoreSchema.extend({ score: z.number(), reason: ReasonSchema });
 export type FeedItem = z.infer<typeof FeedItemSchema>;
 
 export const FeedResponseSchema = z.object({
@@ -68,14 +69,7 @@ export const FeedQuerySchema = z.object({
 });
 export type FeedQuery = z.infer<typeof FeedQuerySchema>;
 
-export const VideoResponseSchema = z.object({
-  video_id: VideoIdSchema,
-  author_id: UserIdSchema,
-  caption: z.string(),
-  duration_ms: z.number().int().positive(),
-  video_url: z.string(),
-  thumbnail_url: z.string(),
-  stats: VideoStatsSchema,
+export const VideoResponseSchema = VideoCoreSchema.extend({
   created_at: z.string(),
   region: RegionSchema,
 });

@@ -14,6 +14,17 @@ export interface Dataset {
 
 export const datasetSize = (d: Dataset) => d.label.length;
 
+/** Zeroed columns for `n` rows (with a `ts` column when `withTs`). */
+export function allocDataset(n: number, withTs: boolean): Dataset {
+  return {
+    user: new Float32Array(n * EMBEDDING_DIM),
+    video: new Float32Array(n * EMBEDDING_DIM),
+    ctx: new Float32Array(n * CTX_DIM),
+    label: new Uint8Array(n),
+    ts: withTs ? new Float64Array(n) : undefined,
+  };
+}
+
 export function assertDataset(d: Dataset): void {
   const n = d.label.length;
   if (d.user.length !== n * EMBEDDING_DIM || d.video.length !== n * EMBEDDING_DIM || d.ctx.length !== n * CTX_DIM) {
@@ -24,13 +35,7 @@ export function assertDataset(d: Dataset): void {
 
 export function subset(d: Dataset, idx: ArrayLike<number>): Dataset {
   const n = idx.length;
-  const out: Dataset = {
-    user: new Float32Array(n * EMBEDDING_DIM),
-    video: new Float32Array(n * EMBEDDING_DIM),
-    ctx: new Float32Array(n * CTX_DIM),
-    label: new Uint8Array(n),
-    ts: d.ts ? new Float64Array(n) : undefined,
-  };
+  const out = allocDataset(n, !!d.ts);
   for (let k = 0; k < n; k++) {
     const i = idx[k];
     out.user.set(d.user.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM), k * EMBEDDING_DIM);

@@ -15,7 +15,7 @@
 // catalog is replicated, so each video is kept once.
 import pg from "pg";
 import { CTX_DIM, EMBEDDING_DIM, contextFeatures } from "../../shared/rank-contract.ts";
-import type { Dataset } from "./dataset.ts";
+import { allocDataset, type Dataset } from "./dataset.ts";
 
 export const LONG_WATCH_FRACTION = 0.5;
 export const LABEL_RULE = `like/share/comment, or view with watch_ms >= ${LONG_WATCH_FRACTION} x duration_ms (vs skip / shorter view), one row per (user, video)`;
@@ -154,13 +154,8 @@ export async function loadDataset(o: DbSourceOptions): Promise<DbDataset> {
     );
   }
   const n = usable.length;
-  const d: Dataset = {
-    user: new Float32Array(n * EMBEDDING_DIM),
-    video: new Float32Array(n * EMBEDDING_DIM),
-    ctx: new Float32Array(n * CTX_DIM),
-    label: new Uint8Array(n),
-    ts: new Float64Array(n),
-  };
+  const d = allocDataset(n, true);
+  const ts = d.ts!;
   let from = Infinity;
   let to = -Infinity;
   usable.forEach((x, i) => {
@@ -169,7 +164,7 @@ export async function loadDataset(o: DbSourceOptions): Promise<DbDataset> {
     const ageDays = Math.max(0, x.ts - x.video.createdMs) / DAY_MS;
     d.ctx.set(contextFeatures(x.video.views, x.video.likes, x.followed, ageDays), i * CTX_DIM);
     d.label[i] = x.positive ? 1 : 0;
-    d.ts![i] = x.ts;
+    ts[i] = x.ts;
     if (x.ts < from) from = x.ts;
     if (x.ts > to) to = x.ts;
   });

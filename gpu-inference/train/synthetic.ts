@@ -2,7 +2,7 @@
 // bootstrap model. Users and videos live on latent topics; engagement depends mostly on user–video
 // affinity plus context, and only weakly on popularity — so a popularity ranker is a real but beatable bar.
 import { CTX_DIM, EMBEDDING_DIM, contextFeatures } from "../../shared/rank-contract.ts";
-import type { Dataset } from "./dataset.ts";
+import { allocDataset, type Dataset } from "./dataset.ts";
 import { createRng, type Rng } from "./rng.ts";
 
 const SYNTHETIC_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -47,14 +47,9 @@ export function generateSynthetic(o: SyntheticOptions): Dataset {
   }
 
   const n = o.rows;
-  const d: Dataset = {
-    user: new Float32Array(n * EMBEDDING_DIM),
-    video: new Float32Array(n * EMBEDDING_DIM),
-    ctx: new Float32Array(n * CTX_DIM),
-    label: new Uint8Array(n),
-    // One interaction a minute, so pipelines exercise the same time-based held-out split as real data.
-    ts: new Float64Array(n),
-  };
+  // One interaction a minute (ts), so pipelines exercise the same time-based held-out split as real data.
+  const d = allocDataset(n, true);
+  const ts = d.ts!;
   for (let i = 0; i < n; i++) {
     const u = rng.int(nUsers), v = rng.int(nVideos);
     d.user.set(userEmb.subarray(u * EMBEDDING_DIM, (u + 1) * EMBEDDING_DIM), i * EMBEDDING_DIM);
@@ -67,7 +62,7 @@ export function generateSynthetic(o: SyntheticOptions): Dataset {
     // Hidden engagement function: affinity dominates; quality, follow, freshness and popularity help.
     const logit = 3.2 * dot + 10 * (c[1] - 0.085) + 1.2 * c[2] + 0.8 * c[3] + 0.6 * c[0] - 1.1;
     d.label[i] = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
-    d.ts![i] = SYNTHETIC_EPOCH_MS + i * 60_000;
+    ts[i] = SYNTHETIC_EPOCH_MS + i * 60_000;
   }
   return d;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupDatabase, restoreDatabase } from "../../scripts/backup/pg-backup.ts";
 import { startPostgres } from "../../scripts/local/postgres.ts";
 import { seedAll } from "../../scripts/seed.ts";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "../../scripts/local/free-port.ts";
 
 // Backup → damage → restore of a region database on a real Postgres: row counts must match the backup.
 let pgs: Awaited<ReturnType<typeof startPostgres>>;

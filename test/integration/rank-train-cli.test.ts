@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "../../scripts/local/free-port.ts";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "../../scripts/local/embedded-postgres.ts";

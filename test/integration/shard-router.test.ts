@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "../../scripts/local/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis } from "../../scripts/local/redis.ts";
 import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
 import { checkUserRate } from "../../origin/user-rate-limit.ts";
-import { freePort } from "../support/free-port.ts";
+import { freePort } from "../../scripts/local/free-port.ts";
 
 // The origin's per-user rate-limit counters on a real Redis through the Upstash REST bridge, with the
 // same client the origin uses in workerd.
