@@ -1,4 +1,5 @@
 import { Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
+import { configureNeonForLocalProxy } from "../shared/db/neon-local.ts";
 import type { DependencyHealth } from "./dependency-health.ts";
 import type { OriginConfig } from "./env.ts";
 
@@ -8,11 +9,7 @@ import type { OriginConfig } from "./env.ts";
 let proxyApplied: string | null = null;
 function applyLocalProxy(proxy: string | undefined): void {
   if (!proxy || proxyApplied === proxy) return;
-  // Local mode: plain ws:// to our WebSocket→TCP proxy, no TLS inside the socket.
-  neonConfig.wsProxy = (host: string, port: number | string) => `${proxy}/v1?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
+  configureNeonForLocalProxy(neonConfig, proxy);
   proxyApplied = proxy;
 }
 

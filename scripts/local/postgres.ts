@@ -2,7 +2,7 @@
 // region databases (fyp_us, fyp_eu, fyp_apac), each with the same schema (shared/db/schema.ts).
 // Warm restarts reuse the data directory; a crashed run's leftovers (stale postmaster.pid, an orphaned
 // postmaster on the same data dir) are cleaned up so `npm start` after a kill -9 just works.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import EmbeddedPostgres from "./embedded-postgres.ts";
@@ -164,6 +164,21 @@ export async function ensureRegionDatabases(port: number): Promise<void> {
   );
 }
 
+/**
+ * Password auth like Neon's: its proxy asks the driver for the password in clear text (inside TLS) and
+ * does SCRAM with Postgres itself. Left at SCRAM, every per-request connection from a Worker runs 4096
+ * PBKDF2 rounds in JavaScript: measured at ~70% of an origin isolate's CPU under load, which starved
+ * the whole local stack. Clusters initialised before this change are rewritten in place.
+ */
+function useCleartextAuth(dataDir: string, log: (l: string) => void): void {
+  const f = `${dataDir}/pg_hba.conf`;
+  const before = readFileSync(f, "utf8");
+  const after = before.replace(/^(host\S*\s.*?\s)(scram-sha-256|md5)\s*$/gm, "$1password");
+  if (after === before) return;
+  writeFileSync(f, after);
+  log("pg_hba.conf: host connections use password auth (as behind Neon's proxy)");
+}
+
 export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPostgres> {
   const log = opts.log ?? (() => {});
   const dataDir = resolve(opts.dataDir);
@@ -182,7 +197,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
     port: opts.port,
     user: LOCAL_PG.user,
     password: LOCAL_PG.password,
-    authMethod: "scram-sha-256",
+    authMethod: "password",
     persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
@@ -199,6 +214,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
   } else {
     await clearStale(dataDir, log);
   }
+  useCleartextAuth(dataDir, log);
 
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;

@@ -16,7 +16,8 @@ export function configureNeonForLocalProxy(neonConfig: NeonLocalConfigurable, pr
   neonConfig.wsProxy = (host: string, port: number | string) => `${proxyHostPort}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
-  // Pipelining the startup assumes Neon's proxy semantics (password auth up front); plain Postgres
-  // may ask for SCRAM, so connect step by step.
+  // Pipelining the startup assumes Neon's proxy semantics (password auth up front). The local stack's
+  // Postgres does ask for the password in clear text (scripts/local/postgres.ts), but tests also run
+  // against SCRAM clusters, so connect step by step: one extra loopback round trip.
   neonConfig.pipelineConnect = false;
 }
