@@ -1,5 +1,16 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+// The chaos suite stops and restarts every dependency of the shared e2e stack: it runs after every other
+// file, so a slow recovery can never bleed into another test's expectations.
+class ChaosLastSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const isChaos = (f: TestSpecification) => f.moduleId.endsWith("/test/e2e/chaos.test.ts");
+    return [...sorted.filter((f) => !isChaos(f)), ...sorted.filter(isChaos)];
+  }
+}
 
 // Three projects:
 //  - node:    unit tests and self-contained integration tests (each starts the real servers it needs)
@@ -7,6 +18,7 @@ import { defineConfig } from "vitest/config";
 //  - workers: code that runs inside workerd, through the Cloudflare plugin
 export default defineConfig({
   test: {
+    sequence: { sequencer: ChaosLastSequencer },
     projects: [
       {
         test: {
@@ -22,10 +34,6 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          // The chaos-under-load suite runs on its own (`npm run test:chaos`): on a 2-core machine that also
-          // runs 5 workerd processes, Postgres, 3 Redis and the ranking service it is not yet stable enough
-          // to gate CI. The single-fault scenarios run in every `npm test` (degradation, region-failover).
-          exclude: process.env.FYP_CHAOS === "1" ? [] : ["test/e2e/chaos.test.ts"],
           environment: "node",
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 60_000,

@@ -48,8 +48,10 @@ async function fallbackChain(d: RequestDeps, user: UserFeatures, userKey: string
 }
 
 export async function rankedChain(d: RequestDeps, user: UserFeatures, userKey: string, level: number): Promise<Chain> {
-  if (level === 1) {
-    // ML degraded: cached recommendations first, ranking a smaller pool only when there are none.
+  // ML degraded: cached recommendations first, ranking a smaller pool only when there are none. Not while
+  // the breaker is half-open: then this request is one of its trial calls. Served from cache, a user
+  // base that all has cached recommendations would never give it a trial, and it would never close.
+  if (level === 1 && d.signals.breaker.state !== "HALF_OPEN") {
     const cached = await cachedRecommendations(d.redis, userKey);
     if (cached) return cached;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { mintSessionToken } from "../../shared/auth.ts";
 import { REGIONS } from "../../shared/local-ports.ts";
+import { fault } from "./support/faults.ts";
 import { countByKeys, residentUser, waitFor } from "./support/pg.ts";
 
 // Events: 202 only once queued; the queue consumer writes them into the user's home region exactly once.
@@ -54,4 +55,29 @@ describe("events end to end", () => {
     expect(res.status).toBe(409);
     expect((await countByKeys(stack.pgPort, "us", [`${keyBase}-guard`])).size).toBe(0);
   });
+
+  it("during an eu outage an eu user's events wait in the queue, then land in eu only (never rerouted to us/apac)", async () => {
+    const user = await residentUser(stack.pgPort, "eu", 7);
+    const token = await mintSessionToken(stack.secrets.SESSION_SECRET, user, "eu");
+    const keys = Array.from({ length: 6 }, (_, i) => `${keyBase}-outage-${i}`);
+    await fault("origin", "stop", "eu");
+    try {
+      for (const k of keys) {
+        const res = await post(token, { events: [{ type: "view", video_id: "v3", watch_ms: 500, ts: new Date().toISOString(), idempotency_key: k }] });
+        expect(res.status).toBe(202); // acknowledged: durable in the queue even with the home region down
+      }
+      await new Promise((r) => setTimeout(r, 4000)); // several delivery attempts fail meanwhile
+      for (const r of REGIONS) expect((await countByKeys(stack.pgPort, r, keys)).size, `rows in ${r} during the outage`).toBe(0);
+    } finally {
+      await fault("origin", "start", "eu");
+    }
+    await waitFor(async () => (await countByKeys(stack.pgPort, "eu", keys)).size === keys.length, 60_000, "queued eu events delivered after recovery");
+    expect([...(await countByKeys(stack.pgPort, "eu", keys)).values()].every((n) => n === 1)).toBe(true);
+    for (const r of REGIONS.filter((r) => r !== "eu")) expect((await countByKeys(stack.pgPort, r, keys)).size).toBe(0);
+    // Leave routing at full weight for the next test file.
+    await waitFor(async () => {
+      const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: { regions: Record<string, { state: string; weight: number }> } };
+      return Object.values(s.region_health.regions).every((r) => r.state === "healthy" && r.weight === 1);
+    }, 30_000, "all regions at full weight");
+  }, 120_000);
 });

@@ -2,20 +2,42 @@ import { mintSessionToken } from "../../../shared/auth.ts";
 
 // Bounded steady load for chaos tests: a few workers loop over feed reads (anonymous and personalized,
 // all regions) and event batches (unique idempotency keys, remembered per home region when acknowledged
-// with 202). Everything is counted so the test can assert "zero 5xx" and "every 202 landed once".
-export interface LoadStats {
+// with 202). Everything is counted per phase (the chaos step that was running when the request was
+// sent) so the test can assert "zero 5xx" and "every 202 landed once" and report figures per scenario.
+export interface PhaseStats {
   feedReads: number;
   feed5xx: number;
   feedOther: number;
   eventPosts: number;
   events202: number;
   eventsNot202: number;
+  /** Idempotency keys acknowledged with 202, by the user's home region. */
   acked: Record<string, string[]>;
-  levels: Map<number, number>;
+  /** Feed responses by degradation level. */
+  levels: Record<number, number>;
+}
+
+const emptyPhase = (): PhaseStats => ({ feedReads: 0, feed5xx: 0, feedOther: 0, eventPosts: 0, events202: 0, eventsNot202: 0, acked: { us: [], eu: [], apac: [] }, levels: {} });
+
+/** Sum of several phases (the whole run). */
+export function totals(phases: Iterable<PhaseStats>): PhaseStats {
+  const t = emptyPhase();
+  for (const p of phases) {
+    for (const k of ["feedReads", "feed5xx", "feedOther", "eventPosts", "events202", "eventsNot202"] as const) t[k] += p[k];
+    for (const [r, keys] of Object.entries(p.acked)) t.acked[r].push(...keys);
+    for (const [l, n] of Object.entries(p.levels)) t.levels[Number(l)] = (t.levels[Number(l)] ?? 0) + n;
+  }
+  return t;
 }
 
 export function startLoad(edgeUrl: string, secret: string, users: Record<string, string[]>, concurrency = 4) {
-  const stats: LoadStats = { feedReads: 0, feed5xx: 0, feedOther: 0, eventPosts: 0, events202: 0, eventsNot202: 0, acked: { us: [], eu: [], apac: [] }, levels: new Map() };
+  const phases = new Map<string, PhaseStats>();
+  let phase = "warm-up";
+  const current = () => {
+    let p = phases.get(phase);
+    if (!p) phases.set(phase, (p = emptyPhase()));
+    return p;
+  };
   let running = true;
   let seq = 0;
   const regions = Object.keys(users);
@@ -30,8 +52,10 @@ export function startLoad(edgeUrl: string, secret: string, users: Record<string,
       const region = regions[n % regions.length];
       const pool = users[region];
       const user = pool[n % pool.length];
+      const stats = current(); // the phase the request was sent in, even if it ends in the next one
+      const isEvent = n % 4 === 3;
       try {
-        if (n % 4 === 3) {
+        if (isEvent) {
           const key = `chaos-${Date.now()}-${w}-${n}`;
           stats.eventPosts++;
           const r = await fetch(`${edgeUrl}/v1/events`, {
@@ -47,22 +71,28 @@ export function startLoad(edgeUrl: string, secret: string, users: Record<string,
         } else {
           const personal = n % 2 === 0;
           const headers: Record<string, string> = personal ? { authorization: `Bearer ${await token(user, region)}` } : {};
+          stats.feedReads++;
           const r = await fetch(`${edgeUrl}/v1/feed?count=${5 + (n % 20)}&region=${region}`, { headers });
           const body = (await r.json().catch(() => null)) as { degradation_level?: number } | null;
-          stats.feedReads++;
           if (r.status >= 500) stats.feed5xx++;
           else if (r.status !== 200) stats.feedOther++;
-          if (body?.degradation_level !== undefined) stats.levels.set(body.degradation_level, (stats.levels.get(body.degradation_level) ?? 0) + 1);
+          if (body?.degradation_level !== undefined) stats.levels[body.degradation_level] = (stats.levels[body.degradation_level] ?? 0) + 1;
         }
       } catch {
-        stats.feedOther++; // client-side failure (connection reset): counted, not a 5xx
+        // Client-side failure (connection reset): not a 5xx, but counted as a failed read / unacknowledged event.
+        if (isEvent) stats.eventsNot202++;
+        else stats.feedOther++;
       }
       await new Promise((res) => setTimeout(res, 20));
     }
   };
   const done = Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   return {
-    stats,
+    phases,
+    /** Requests sent from now on are counted under `name`. */
+    setPhase(name: string) {
+      phase = name;
+    },
     async stop() {
       running = false;
       await done;
