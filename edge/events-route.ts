@@ -1,11 +1,10 @@
 import type { Context } from "hono";
-import { sessionFromHeader } from "../shared/auth.ts";
 import { EventsBodySchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { readJsonBody } from "../shared/json-body.ts";
 import type { EdgeEnv } from "./app-env.ts";
-import { edgeConfig } from "./env.ts";
 import { type EventsMessage, EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
+import { requestSession } from "./session.ts";
 
 // POST /v1/events: authenticate, validate, hand the batch to the EVENTS queue. The 202 is only sent
 // after Queue.send() resolved, i.e. after Cloudflare Queues persisted the message: from then on the
@@ -13,8 +12,7 @@ import { type EventsMessage, EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
 // The home region comes from the signed token, never from the body, so a client cannot steer its
 // writes into another region's database.
 export async function eventsRoute(c: Context<EdgeEnv>): Promise<Response> {
-  const cfg = edgeConfig(c.env);
-  const session = await sessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET);
+  const session = await requestSession(c);
   if (!session) throw new ApiError(401, "unauthorized", "events require a session token", "authorization");
   const raw = await readJsonBody(c.req, EVENTS_MAX_BODY_BYTES);
   const parsed = EventsBodySchema.safeParse(raw);

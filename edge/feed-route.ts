@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { sessionFromHeader } from "../shared/auth.ts";
 import { TTL } from "../shared/config.ts";
 import { FeedQuerySchema, type FeedResponse } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
@@ -11,6 +10,7 @@ import { emergencyFeed, trendingFeed } from "./fallback.ts";
 import { readRegion } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
+import { requestSession } from "./session.ts";
 
 // GET /v1/feed: edge cache → coalesced origin read → failover region → KV trending → emergency page.
 const WAITER_MAX_MS = 3000;
@@ -31,7 +31,7 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
   const cfg = edgeConfig(c.env);
   const q = FeedQuerySchema.safeParse(c.req.query());
   if (!q.success) throw fromZodError(q.error);
-  const session = await sessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET);
+  const session = await requestSession(c);
   const preferred: Region = readRegion(cfg, {
     override: c.req.query("region") ?? c.req.header("x-fyp-region"),
     cf: (c.req.raw as unknown as { cf?: { country?: string; continent?: string } }).cf,

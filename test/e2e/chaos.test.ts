@@ -129,6 +129,12 @@ describe("chaos under steady load", () => {
     expect(all.feed5xx).toBe(0);
     expect(all.feedOther).toBe(0);
     for (const [name, p] of load.phases) expect(storedPerPhase.get(name), name).toBe(p.events202);
+    // Clients saw the degradation, not just the health endpoint: responses at the step's level.
+    const seen = (name: string, level: number) => load.phases.get(name)?.levels[level] ?? 0;
+    expect(seen("Redis (eu) stopped → level 2", 2)).toBeGreaterThan(0);
+    expect(seen("ranking slow (120 ms) → level 1", 1)).toBeGreaterThan(0);
+    expect(seen("one region (eu) down → level 4", 4)).toBeGreaterThan(0);
+    expect(seen("two regions (us, apac) down → level 5", 5)).toBeGreaterThan(0);
     expect(all.events202).toBeGreaterThan(10);
   }, 540_000);
 });

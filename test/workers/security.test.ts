@@ -1,4 +1,5 @@
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
+import { mintSessionToken } from "../../shared/auth.ts";
 import { describe, expect, it } from "vitest";
 
 // Security behaviour of the edge inside workerd: per-client rate limit (real Rate Limiting binding, 1000
@@ -19,6 +20,29 @@ describe("edge security", () => {
     expect(limited!.headers.get("retry-after")).toBeTruthy();
     expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
     expect((await hit("198.51.100.9")).status).toBe(400); // another client: still served (bad id → 400)
+  });
+
+  it("signed-in clients have one budget per user, not per IP: a noisy user behind a shared IP does not starve the others", async () => {
+    const e = env as unknown as { SESSION_SECRET: string };
+    const [noisy, quiet] = await Promise.all([mintSessionToken(e.SESSION_SECRET, "u9001", "us"), mintSessionToken(e.SESSION_SECRET, "u9002", "us")]);
+    const ip = "192.0.2.44";
+    const hit = (token: string | null, forged = false) =>
+      SELF.fetch("http://edge/v1/videos/not-an-id", { headers: { "cf-connecting-ip": ip, ...(token ? { authorization: `Bearer ${forged ? token.slice(0, -2) + "xx" : token}` } : {}) } });
+    let limited: Response | null = null;
+    for (let sent = 0; sent < 1100 && !limited; sent += 100) {
+      const batch = await Promise.all(Array.from({ length: 100 }, () => hit(noisy)));
+      for (const r of batch) {
+        if (r.status === 429 && !limited) limited = r;
+        else await r.arrayBuffer();
+      }
+    }
+    expect(limited).not.toBeNull();
+    await limited!.arrayBuffer();
+    // Same IP, another user, an anonymous client: their own budgets.
+    expect((await hit(quiet)).status).toBe(400);
+    expect((await hit(null)).status).toBe(400);
+    // A tampered token is not that user: it is counted against the IP (whose budget is still open here).
+    expect((await hit(noisy, true)).status).toBe(400);
   });
 
   it("responses carry security headers; the API answers CORS preflights", async () => {

@@ -1,0 +1,18 @@
+import type { Context } from "hono";
+import { type Session, sessionFromHeader } from "../shared/auth.ts";
+import type { EdgeEnv } from "./app-env.ts";
+import { edgeConfig } from "./env.ts";
+
+/**
+ * The request's session (null when anonymous), verified once per request and shared by the rate limiter
+ * and the routes. Rejects with the 401 ApiError for a bad token, for whoever awaits it.
+ */
+export function requestSession(c: Context<EdgeEnv>): Promise<Session | null> {
+  let p = c.get("session");
+  if (!p) {
+    p = sessionFromHeader(c.req.header("authorization"), edgeConfig(c.env).SESSION_SECRET);
+    p.catch(() => {}); // awaited (and reported) by the route, not here
+    c.set("session", p);
+  }
+  return p;
+}
