@@ -9,6 +9,7 @@ import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
 import { readRegion } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
+import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
 import { requestSession } from "./session.ts";
 
@@ -52,7 +53,10 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
       key: `feed/${who}/${region}/${count}/${cursor ?? "first"}`,
       region, path: `/internal/v1/feed?${params}`,
       ttlS: session ? TTL.edgeFeedPage : TTL.edgeAnonFeed, staleS: TTL.edgeFeedStale,
-      shared: !session, maxWaitMs: WAITER_MAX_MS, headers: { "x-request-id": c.get("requestId") },
+      shared: !session, maxWaitMs: WAITER_MAX_MS,
+      // Every isolate of the origin follows the admin's forced level (KV), not just the one that got
+      // the admin call.
+      headers: { "x-request-id": c.get("requestId"), [FORCED_LEVEL_HEADER]: forcedOriginLevel(route.forced[region]) },
     };
     let r: ReadResult;
     try {

@@ -1,6 +1,6 @@
 import { REGION_VALUES, type Region } from "../shared/regions.ts";
 import type { EdgeBindings } from "./env.ts";
-import { getForcedLevels } from "./forced-levels.ts";
+import { type ForcedLevels, getForcedLevels } from "./forced-levels.ts";
 
 // Read routing: which regions to try, in order, and the level the edge reports. The RegionHealth
 // Durable Object decides which regions are in rotation and their weights; each isolate caches its
@@ -55,15 +55,17 @@ export interface ReadRoute {
   candidates: Region[];
   /** 0 normal · 4 preferred region out of rotation · 5 several regions down (or forced). */
   level: number;
+  /** Admin-forced levels per region (KV), forwarded to the origins with each read. */
+  forced: ForcedLevels;
 }
 
 export async function routeRead(env: EdgeBindings, preferred: Region, rand = Math.random(), rand2 = Math.random()): Promise<ReadRoute> {
   const [views, forced] = await Promise.all([regionViews(env), getForcedLevels(env.FYP_KV)]);
   const forcedLevel = forced[preferred] ?? 0;
-  if (forcedLevel >= 5) return { candidates: [], level: 5 };
+  if (forcedLevel >= 5) return { candidates: [], level: 5, forced };
   const usable = views.filter((v) => v.inRotation && (forced[v.region] ?? 0) < 4);
   const down = views.length - views.filter((v) => v.inRotation).length;
-  if (usable.length === 0 || down >= 2) return { candidates: usable.map((v) => v.region), level: 5 };
+  if (usable.length === 0 || down >= 2) return { candidates: usable.map((v) => v.region), level: 5, forced };
   const pref = usable.find((v) => v.region === preferred);
   const others = usable.filter((v) => v.region !== preferred);
   // Weighted order among the others (recovering regions carry a reduced weight).
@@ -72,7 +74,7 @@ export async function routeRead(env: EdgeBindings, preferred: Region, rand = Mat
   const first = others.find((v) => (pick -= v.weight) <= 0) ?? others[0];
   const ordered = first ? [first, ...others.filter((v) => v !== first)] : [];
   // A recovering preferred region takes only its weight's share of its own traffic (10% → 100%).
-  if (pref && rand2 < pref.weight) return { candidates: [pref.region, ...ordered.map((v) => v.region)], level: 0 };
-  if (pref) return { candidates: [...ordered.map((v) => v.region), pref.region], level: 4 };
-  return { candidates: ordered.map((v) => v.region), level: 4 };
+  if (pref && rand2 < pref.weight) return { candidates: [pref.region, ...ordered.map((v) => v.region)], level: 0, forced };
+  if (pref) return { candidates: [...ordered.map((v) => v.region), pref.region], level: 4, forced };
+  return { candidates: ordered.map((v) => v.region), level: 4, forced };
 }

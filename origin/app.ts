@@ -14,6 +14,7 @@ import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { Bulkhead } from "./bulkhead.ts";
 import { buildFeed } from "./feed-service.ts";
+import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../shared/forced-level-header.ts";
 import { checkUserRate } from "./user-rate-limit.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
@@ -75,7 +76,7 @@ app.get("/internal/v1/feed", async (c) => {
     userId = id.toString();
   }
   if (userId && d.signals.redis.view().available) await checkUserRate(d.redis, userId);
-  const req = { userId, count: q.data.count, cursor: q.data.cursor };
+  const req = { userId, count: q.data.count, cursor: q.data.cursor, forcedLevel: parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER)) };
   const feed = await feedBulkhead.run(() => buildFeed(d, req), () => buildFeed(d, { ...req, shed: true }));
   const total = performance.now() - t0;
   d.metrics.feedLatencyMs(total);

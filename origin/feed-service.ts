@@ -22,6 +22,8 @@ export interface FeedRequest {
   cursor?: string;
   /** Shed by the bulkhead: answer like level 3 (cache only) without touching Postgres or ranking. */
   shed?: boolean;
+  /** Admin-forced level sent by the edge; undefined = this isolate's own setting. */
+  forcedLevel?: 0 | 1 | 2 | 3 | null;
 }
 
 /**
@@ -82,7 +84,7 @@ async function pageFeatures(d: RequestDeps, ids: string[], level: number): Promi
 let lastLevel = 0;
 export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedResponse> {
   probeDependencies(d);
-  const report = d.signals.level();
+  const report = d.signals.level(req.forcedLevel);
   let level: number = req.shed ? Math.max(3, report.level) : report.level;
   if (!req.shed && level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${level}: ${report.reasons.join("; ") || "all signals healthy"}`);
   if (!req.shed) lastLevel = level;
@@ -116,7 +118,7 @@ export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedR
     }
     if (useRedis) await storeChain(d.redis, chainId, chain, d.signals.redis);
   }
-  level = Math.max(level, d.signals.level().level);
+  level = Math.max(level, d.signals.level(req.forcedLevel).level);
   const slice = chain.items.slice(offset, offset + req.count);
   const values = await pageFeatures(d, slice.map((e) => e[0]), level);
   const items = slice.filter((e) => values.has(e[0])).map((e) => toItem(d.cfg, values.get(e[0])!, e[1], e[2]));

@@ -23,7 +23,10 @@ export class OriginSignals {
     this.breaker = breaker;
   }
 
-  level(): LevelReport {
+  /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
+   * isolate's own setting. */
+  level(forced: 0 | 1 | 2 | 3 | null | undefined = undefined): LevelReport {
+    const forcedLevel = forced === undefined ? this.forcedLevel : forced;
     const db = this.db.view();
     const redis = this.redis.view();
     const ml = this.ml.view();
@@ -33,11 +36,11 @@ export class OriginSignals {
       // Database latency = the median of the 1/s `SELECT 1` probes over the last minute: with one probe a
       // second, p99 is the single worst sample, which CPU contention alone can push past 100 ms.
       dbAvailable: db.available, dbP99Ms: db.p50Ms, dbSamples: db.samples,
-      forcedLevel: this.forcedLevel,
+      forcedLevel,
     });
     const clamp = (l: number) => Math.min(3, l) as 0 | 1 | 2 | 3;
     const detail = [db.lastError && !db.available ? `postgres: ${db.lastError}` : "", redis.lastError && !redis.available ? `redis: ${redis.lastError}` : ""].filter(Boolean);
-    return { level: clamp(d.level), computed: clamp(d.automaticLevel), forced: this.forcedLevel, reasons: [...d.reasons, ...detail] };
+    return { level: clamp(d.level), computed: clamp(d.automaticLevel), forced: forcedLevel, reasons: [...d.reasons, ...detail] };
   }
 
   snapshot(): Record<string, unknown> {

@@ -1,6 +1,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { FeedResponseSchema, TrendingResponseSchema } from "../../shared/contract.ts";
+import { mintSessionToken } from "../../shared/auth.ts";
+import { fault } from "./support/faults.ts";
 import { counter } from "./support/metrics.ts";
+import { residentUser, waitFor } from "./support/pg.ts";
 
 // Edge capabilities against the running stack: coalescing, caching, pre-warmed trending, level 5.
 const stack = inject("stack");
@@ -83,6 +86,34 @@ describe("edge tier", () => {
     const res = await fetch(`${stack.edgeUrl}/v1/feed?count=6&region=us`);
     const body = FeedResponseSchema.parse(await res.json());
     expect(body.source).not.toBe("emergency");
+  });
+
+  it("a forced origin level (1–3) reaches every origin isolate: it survives an origin restart and is released everywhere", async () => {
+    const users = await Promise.all([61, 62].map((i) => residentUser(stack.pgPort, "us", i)));
+    const page = async (u: string, count: number) => {
+      const token = await mintSessionToken(stack.secrets.SESSION_SECRET, u, "us");
+      const r = await fetch(`${stack.edgeUrl}/v1/feed?count=${count}&region=us`, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      return FeedResponseSchema.parse(await r.json());
+    };
+    await force("us", 2);
+    try {
+      // A fresh isolate has no memory of the admin call: the level comes with the edge's request.
+      await fault("origin", "stop", "us");
+      await fault("origin", "start", "us");
+      const body = await waitFor(async () => {
+        const b = await page(users[0], 17);
+        return b.region === "us" ? b : null;
+      }, 30_000, "us origin serving again");
+      expect(body.degradation_level).toBe(2);
+    } finally {
+      await force("us", null);
+    }
+    expect((await page(users[1], 18)).degradation_level).toBe(0);
+    await waitFor(async () => {
+      const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: { regions: Record<string, { state: string; weight: number }> } };
+      return Object.values(s.region_health.regions).every((r) => r.state === "healthy" && r.weight === 1);
+    }, 30_000, "all regions at full weight");
   });
 
   it("admin endpoints: 401 without a token, 403 with a wrong one; /openapi.json documents the contract", async () => {
