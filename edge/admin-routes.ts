@@ -15,8 +15,8 @@ import { invalidateRegionViews, regionHealth } from "./routing.ts";
 
 // Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
 // demand, drain/restore a region.
-const RollbackBody = z.object({ version: z.number().int().positive() }).strict();
-const DegradationBody = z.object({ region: RegionSchema, level: z.number().int().min(0).max(5).nullable() }).strict();
+export const RollbackBody = z.object({ version: z.number().int().positive() }).strict();
+export const DegradationBody = z.object({ region: RegionSchema, level: z.number().int().min(0).max(5).nullable() }).strict();
 
 function requireAdmin(c: Context<EdgeEnv>): void {
   const cfg = edgeConfig(c.env);
@@ -56,13 +56,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
   app.post("/v1/admin/region-health/timings", async (c) => {
     const rh = regionHealth(c.env);
     if (!rh) throw new ApiError(409, "not_configured", "RegionHealth is not bound in this deployment");
-    let timings: Record<string, unknown>;
-    try {
-      timings = parseTimingOverrides(await jsonBody(c));
-    } catch (e) {
-      if (e instanceof ApiError) throw e;
-      throw new ApiError(400, "invalid_request", (e as Error).message, "body");
-    }
+    const timings = parseTimingOverrides(await jsonBody(c));
     const applied = (await rh.configure(timings)) as Record<string, number>;
     await recordConfig(c.env.FYP_KV, `failover timings ${JSON.stringify(timings)}`, { health_timings: applied });
     invalidateRegionViews();

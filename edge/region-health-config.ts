@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { ApiError, fromZodError } from "../shared/errors.ts";
+
 // RegionHealth timings. Defaults are the design's values (DESIGN.md §3 "Regions"); every one can be set
 // from the worker's vars (tests shrink them) and overridden at runtime through RegionHealth.configure().
 
@@ -48,10 +51,25 @@ const BOUNDS: Record<keyof HealthTimings, { min: number; max: number; integer: b
 
 const KEYS = Object.keys(DEFAULT_TIMINGS) as (keyof HealthTimings)[];
 
-function valid(key: keyof HealthTimings, v: unknown): v is number {
+function field(key: keyof HealthTimings) {
   const b = BOUNDS[key];
-  return typeof v === "number" && Number.isFinite(v) && v >= b.min && v <= b.max && (!b.integer || Number.isInteger(v));
+  const n = z.number().min(b.min).max(b.max);
+  return b.integer ? n.int() : n;
 }
+
+/** A runtime override (admin API, RegionHealth.configure): any subset of the timings, nothing else. */
+export const TimingOverridesSchema = z
+  .object({
+    probeIntervalMs: field("probeIntervalMs").optional(),
+    probeTimeoutMs: field("probeTimeoutMs").optional(),
+    failuresToRemove: field("failuresToRemove").optional(),
+    antiFlapMs: field("antiFlapMs").optional(),
+    recoveryWeight: field("recoveryWeight").optional(),
+    fullWeightAfterMs: field("fullWeightAfterMs").optional(),
+  })
+  .strict();
+
+const valid = (key: keyof HealthTimings, v: unknown): v is number => field(key).safeParse(v).success;
 
 /**
  * Timings from the worker's vars. A missing or malformed var falls back to its default (a bad value must
@@ -71,15 +89,13 @@ export function timingsFromEnv(env: object): { timings: HealthTimings; invalid: 
   return { timings, invalid };
 }
 
-/** Validates a runtime override (RegionHealth.configure); throws on unknown keys or out-of-range values. */
+/** Validates a runtime override; throws the 400 ApiError naming the bad field. */
 export function parseTimingOverrides(partial: unknown): Partial<HealthTimings> {
-  if (typeof partial !== "object" || partial === null || Array.isArray(partial)) throw new RangeError("timings must be an object");
-  const out: Partial<HealthTimings> = {};
-  for (const [k, v] of Object.entries(partial)) {
-    if (!(KEYS as string[]).includes(k)) throw new RangeError(`unknown timing: ${k}`);
-    const key = k as keyof HealthTimings;
-    if (!valid(key, v)) throw new RangeError(`${k} must be a number in [${BOUNDS[key].min}, ${BOUNDS[key].max}]`);
-    out[key] = v;
+  const p = TimingOverridesSchema.safeParse(partial);
+  if (!p.success) {
+    // The field also goes into the message: over RPC (RegionHealth.configure) only the message survives.
+    const e = fromZodError(p.error);
+    throw new ApiError(400, e.code, e.field ? `${e.field}: ${e.message}` : e.message, e.field);
   }
-  return out;
+  return p.data;
 }

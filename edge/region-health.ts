@@ -105,7 +105,7 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     return this.apply([{ type: "restore", region: checkRegion(region), at: Date.now() }]);
   }
 
-  /** Overrides timings at runtime (persisted; tests shrink them). Throws RangeError on bad input. */
+  /** Overrides timings at runtime (persisted; tests shrink them). Throws a 400 ApiError on bad input. */
   async configure(partial: Partial<HealthTimings>): Promise<HealthTimings> {
     const before = this.timings().probeIntervalMs;
     this.overrides = { ...this.overrides, ...parseTimingOverrides(partial) };

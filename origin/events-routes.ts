@@ -17,7 +17,7 @@ import { bumpCounters } from "./live-counters.ts";
 //    live in this region's database; anything else is refused (409), never written here.
 //  - Idempotency: INSERT … ON CONFLICT (idempotency_key) DO NOTHING, so redelivery is harmless.
 //  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later.
-const Body = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
+export const OriginEventsBody = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
 
 /** DB writes follow the seed's DB-write policy: 3 retries, 100/500/2000 ms ±30%, 5 s per try. */
 const withDbWriteRetry = <T>(f: (timeoutMs: number) => Promise<T>): Promise<T> => retry(() => f(RETRY.dbWrite.perTryTimeoutMs), RETRY.dbWrite);
@@ -41,7 +41,7 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
   app.post("/internal/v1/events", async (c) => {
     const d = deps(c);
     d.metrics.request("events");
-    const parsed = Body.safeParse(await readJsonBody(c.req, INTERNAL_MAX_BODY_BYTES));
+    const parsed = OriginEventsBody.safeParse(await readJsonBody(c.req, INTERNAL_MAX_BODY_BYTES));
     if (!parsed.success) throw fromZodError(parsed.error);
     const { user_id, home_region, events } = parsed.data;
     const uid = parseUserId(user_id);

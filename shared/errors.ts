@@ -29,7 +29,10 @@ export function errorBody(code: string, message: string, field?: string): ErrorB
 /** First zod issue → ApiError naming the field (dotted path) and the problem. */
 export function fromZodError(err: z.ZodError, prefix = ""): ApiError {
   const issue = err.issues[0];
-  const path = issue?.path.map(String).join(".") ?? "";
+  const segments = issue?.path.map(String) ?? [];
+  // An unknown key in a closed object: name the key itself, not its parent.
+  if (issue?.code === "unrecognized_keys" && issue.keys.length) segments.push(issue.keys[0]);
+  const path = segments.join(".");
   const field = prefix && path ? `${prefix}.${path}` : prefix || path || undefined;
   return new ApiError(400, "invalid_request", issue?.message ?? "invalid request", field);
 }

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, inject, it } from "vitest";
 import { EventSchema } from "../../shared/contract.ts";
 import { REGIONS } from "../../shared/local-ports.ts";
-import { residentUser, withRegionDb } from "./support/pg.ts";
+import { OriginEventsBody } from "../../origin/events-routes.ts";
+import { invalidFor, validFor } from "../support/schema-arbitrary.ts";
+import { countByKeys, residentUser, withRegionDb } from "./support/pg.ts";
 
 // The origins' internal API (called by the edge and its queue consumer) against the real stack:
 // every route refuses calls without the service secret, and fuzzed input (generated from and around the
@@ -27,10 +29,7 @@ const ROUTES: [string, string][] = [
   ["POST", "/internal/v1/events"], ["POST", "/internal/v1/admin/degradation"], ["POST", "/internal/v1/counters/flush"],
 ];
 
-const nasty = fc.oneof(
-  fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.integer(), fc.double(), fc.bigInt().map(String), fc.constant(null), fc.constant(-1),
-  fc.constant(2 ** 63), fc.constant("v0"), fc.constant("u-1"), fc.constant("u99999999999999999999"), fc.array(fc.anything(), { maxLength: 3 }), fc.object(),
-);
+const post = (body: string) => fetch(`${origin}/internal/v1/events`, { method: "POST", headers: { ...secret, "content-type": "application/json" }, body });
 
 describe("origin internal API", () => {
   it("every internal route answers 401 with the error shape without the service secret, or with a wrong one", async () => {
@@ -44,52 +43,47 @@ describe("origin internal API", () => {
     }
   });
 
-  it("fuzzed event batches: 2xx or 4xx, and only accepted batches write rows", async () => {
-    const user = await residentUser(stack.pgPort, "us", 50);
+  it("fuzzed event batches: schema-valid ones for a resident are written exactly; everything else gets 4xx and writes nothing", async () => {
+    const [user, foreigner] = await Promise.all([residentUser(stack.pgPort, "us", 50), residentUser(stack.pgPort, "eu", 50)]);
     const prefix = `fuzz-${Date.now()}-`;
     let n = 0;
+    // Accepted: schema-generated events (unique keys under our prefix) for a resident of this region.
+    const valid = fc.array(validFor(EventSchema), { minLength: 1, maxLength: 4 }).map((events) => ({
+      user_id: user, home_region: "us", events: events.map((e) => ({ ...e, idempotency_key: `${prefix}${n++}` })),
+    }));
     let written = 0;
-    const validEvent = fc.record({
-      type: fc.constantFrom("view", "like", "unlike", "share", "comment", "skip"),
-      video_id: fc.integer({ min: 1, max: 20_000 }).map((i) => `v${i}`),
-      watch_ms: fc.integer({ min: 0, max: 86_400_000 }),
-      ts: fc.date({ min: new Date("2024-01-01"), max: new Date("2027-01-01"), noInvalidDate: true }).map((d) => d.toISOString()),
-    }).map((e) => ({ ...e, idempotency_key: `${prefix}${n++}` }));
-    const mutated = fc.tuple(validEvent, fc.array(fc.tuple(fc.constantFrom("type", "video_id", "watch_ms", "ts", "idempotency_key", "author_id", "extra"), fc.option(nasty)), { minLength: 1, maxLength: 2 }))
-      .map(([ev, muts]) => {
-        const o: Record<string, unknown> = { ...ev };
-        for (const [k, v] of muts) {
-          if (v === null) delete o[k];
-          else o[k] = v;
-        }
-        return o;
-      });
-    const body = fc.oneof(
-      // Structurally valid envelope with mutated events, wrong user ids or a foreign home region.
-      fc.record({ user_id: fc.oneof(fc.constant(user), nasty), home_region: fc.oneof(fc.constantFrom("us", "eu", "apac"), nasty), events: fc.array(fc.oneof(validEvent, mutated), { minLength: 0, maxLength: 4 }) })
-        .map((b) => JSON.stringify(b)),
-      fc.record({ user_id: fc.constant(user), home_region: fc.constant("us"), events: fc.array(validEvent, { minLength: 1, maxLength: 3 }), extra: nasty }).map((b) => JSON.stringify(b)),
+    await fc.assert(
+      fc.asyncProperty(valid, async (b) => {
+        const r = await post(JSON.stringify(b));
+        const text = await r.text();
+        expect(r.status, text).toBe(200);
+        expect((JSON.parse(text) as { written: number }).written).toBe(b.events.length);
+        written += b.events.length;
+      }),
+      { numRuns: 30 },
+    );
+    // Rejected: schema-invalid envelopes/events, valid batches for the wrong user or region, random JSON,
+    // bytes, and bodies over the 1 MiB internal cap.
+    const misrouted = fc.tuple(valid, fc.constantFrom<[string, string]>([foreigner, "us"], [user, "eu"], [user, "apac"], ["u999999999", "us"]))
+      .map(([b, [user_id, home_region]]) => ({ ...b, user_id, home_region }));
+    const rejected = fc.oneof(
+      invalidFor(OriginEventsBody).map((v) => JSON.stringify(v) ?? "null"),
+      misrouted.map((v) => JSON.stringify(v)),
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.string({ unit: "binary", maxLength: 300 }),
       fc.constant(`{"user_id":"${user}","home_region":"us","events":[` + "{},".repeat(150) + "{}]}"),
-      fc.constant(`{"pad":"${"x".repeat(1_100_000)}"}`), // over the 1 MiB internal body cap
+      fc.constant(`{"pad":"${"x".repeat(1_100_000)}"}`),
     );
+    const rejectedKeys: string[] = [];
     await fc.assert(
-      fc.asyncProperty(body, async (b) => {
-        const r = await fetch(`${origin}/internal/v1/events`, { method: "POST", headers: { ...secret, "content-type": "application/json" }, body: b });
+      fc.asyncProperty(rejected, async (b) => {
+        const r = await post(b);
         const text = await r.text();
         expectShape(r.status, text, b.slice(0, 160));
-        if (r.ok) {
-          const j = JSON.parse(text) as { written: number };
-          // Accepted batches are exactly the ones the schema accepts, for this region's resident.
-          const parsed = JSON.parse(b) as { user_id: unknown; home_region: unknown; events: unknown[] };
-          expect(parsed.user_id).toBe(user);
-          expect(parsed.home_region).toBe("us");
-          for (const e of parsed.events) expect(EventSchema.safeParse(e).success).toBe(true);
-          written += j.written;
-        }
+        expect(r.status, b.slice(0, 160)).toBeGreaterThanOrEqual(400);
+        rejectedKeys.push(...[...b.matchAll(/"idempotency_key":"([^"\\]{1,128})"/g)].map((m) => m[1]));
       }),
-      { numRuns: 120 },
+      { numRuns: 150 },
     );
     let stored = 0;
     for (const r of REGIONS) {
@@ -98,6 +92,10 @@ describe("origin internal API", () => {
       stored += c;
     }
     expect(stored).toBe(written);
+    // Rejected batches with keys outside our prefix (schema-mutated ones): none of their keys anywhere.
+    const foreignKeys = rejectedKeys.filter((k) => !k.startsWith(prefix));
+    expect(foreignKeys.length).toBeGreaterThan(10);
+    for (const r of REGIONS) expect((await countByKeys(stack.pgPort, r, foreignKeys)).size, `rejected keys in ${r}`).toBe(0);
   });
 
   it("fuzzed feed, trending, video and admin input: 2xx or 4xx with the error shape", async () => {

@@ -1,3 +1,4 @@
+import { ApiError } from "../../shared/errors.ts";
 import { describe, expect, it } from "vitest";
 import type { Region } from "../../shared/regions.ts";
 import { DEFAULT_TIMINGS, parseTimingOverrides, timingsFromEnv } from "../../edge/region-health-config.ts";
@@ -239,9 +240,20 @@ describe("region health timings", () => {
 
   it("validates runtime overrides strictly", () => {
     expect(parseTimingOverrides({ antiFlapMs: 50, recoveryWeight: 0.5 })).toEqual({ antiFlapMs: 50, recoveryWeight: 0.5 });
-    expect(() => parseTimingOverrides({ antiFlapMS: 50 })).toThrow(/unknown timing/);
-    expect(() => parseTimingOverrides({ failuresToRemove: 0 })).toThrow(RangeError);
-    expect(() => parseTimingOverrides({ recoveryWeight: "0.5" })).toThrow(RangeError);
-    expect(() => parseTimingOverrides(null)).toThrow(RangeError);
+    const fieldOf = (v: unknown) => {
+      try {
+        parseTimingOverrides(v);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ApiError);
+        expect((e as ApiError).status).toBe(400);
+        return (e as ApiError).field;
+      }
+      throw new Error("accepted");
+    };
+    expect(fieldOf({ antiFlapMS: 50 })).toBe("antiFlapMS");
+    expect(fieldOf({ failuresToRemove: 0 })).toBe("failuresToRemove");
+    expect(fieldOf({ recoveryWeight: "0.5" })).toBe("recoveryWeight");
+    expect(fieldOf({ failuresToRemove: 2.5 })).toBe("failuresToRemove");
+    expect(() => parseTimingOverrides(null)).toThrow(ApiError);
   });
 });
