@@ -3,6 +3,7 @@ export {};
 //   1. edge cache-hit throughput / p50 / p99 vs a plain Hono worker returning a constant (same workerd)
 //   2. viral spike: 10,000 concurrent requests for one cold key → origin fetches (coalescing ratio)
 //   3. origin miss path at 5,000 candidates → first page of a personalized feed: p50 / p99 + breakdown
+//   4. Zipf replay: hit rates of the edge, the app cache and the feature store vs the seed's targets
 // Run: `npm run bench` (with the ranking benchmark) or `node bench/stack.bench.ts`.
 process.env.FYP_PORT_OFFSET ??= "3000";
 const { join } = await import("node:path");
@@ -13,6 +14,7 @@ const { ROOT } = await import("../scripts/local/workers.ts");
 const { waitForHttp } = await import("../scripts/local/supervisor.ts");
 const { LOCAL_PG, regionDatabase } = await import("../shared/local-ports.ts");
 const { load, percentile, table } = await import("./load.ts");
+const { zipfReplay } = await import("./zipf-replay.ts");
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -95,6 +97,22 @@ try {
     ["client round trip", lat.length ? percentile(lat, 0.5) : NaN, lat.length ? percentile(lat, 0.99) : NaN],
     ...Object.entries(parts).map(([k, v]) => [`server-timing ${k}`, p(v, 0.5), p(v, 0.99)] as (string | number)[]),
   ]);
+
+  // 4. Zipf replay through the edge
+  const z = await zipfReplay({
+    edgeUrl: stack.edgeUrl, originUrls: Object.values(stack.originUrl), pgPort: stack.ports.postgres, sessionSecret: stack.secrets.SESSION_SECRET,
+    requests: Number(process.env.BENCH_ZIPF_REQUESTS ?? 4000), concurrency: 16,
+  });
+  const rate = ([h, n]: [number, number]) => (n ? (100 * h) / n : NaN);
+  const edgeAll: [number, number] = [z.edge.feed[0] + z.edge.videos[0], z.edge.feed[1] + z.edge.videos[1]];
+  table(`Zipf replay: ${z.requests} requests (55% feed, 45% video metadata; Zipf s=1 over 3,000 users and 20,000 videos), concurrency 16; ${z.non200} non-200, p50 ${z.p50.toFixed(1)} ms, p99 ${z.p99.toFixed(1)} ms`,
+    ["tier", "lookups", "hits", "hit rate %", "seed target %", "ratio"], [
+      ["edge (feed + videos)", edgeAll[1], edgeAll[0], rate(edgeAll), 95, rate(edgeAll) / 95],
+      ["  edge feed pages", z.edge.feed[1], z.edge.feed[0], rate(z.edge.feed), "-", "-"],
+      ["  edge video metadata", z.edge.videos[1], z.edge.videos[0], rate(z.edge.videos), "-", "-"],
+      ["app cache (Redis: chains, video metadata)", z.app[1], z.app[0], rate(z.app), 70, rate(z.app) / 70],
+      ["feature store (Redis: user/video features)", z.feature[1], z.feature[0], rate(z.feature), 90, rate(z.feature) / 90],
+    ]);
 } finally {
   await stack.stop();
 }

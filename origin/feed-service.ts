@@ -104,7 +104,11 @@ export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedR
     }
   } else {
     chainId = req.userId ? crypto.randomUUID() : `anon-${d.cfg.REGION}-${Math.floor(Date.now() / (TTL.edgeAnonFeed * 1000))}`;
-    if (!req.userId && useRedis) chain = await loadChain(d.redis, chainId, d.signals.redis);
+    if (!req.userId && useRedis) {
+      // The anonymous chain of this region and time bucket, shared by every anonymous visitor.
+      chain = await loadChain(d.redis, chainId, d.signals.redis);
+      d.metrics.cache("app", chain ? "hit" : "miss");
+    }
   }
   if (!chain) {
     try {

@@ -1,0 +1,163 @@
+import pg from "pg";
+import { mintSessionToken } from "../shared/auth.ts";
+import { LOCAL_PG, REGIONS, regionDatabase, type Region } from "../shared/local-ports.ts";
+import { percentile } from "./load.ts";
+
+// Zipf replay (DESIGN §5): a skewed request stream through the edge, like real short-video traffic — a few
+// users and videos take most requests. Feed reads (30% anonymous; signed-in users drawn by Zipf over the
+// population, each continuing their cursor chain with probability 0.6) and video metadata reads (videos
+// drawn by Zipf over the seed's popularity order). Measures where requests were answered: the edge
+// (x-cache), the origins' app cache (chains, video metadata in Redis) and feature store
+// (fyp_cache_requests_total{tier}), against the seed's 95% / 70% / 90%.
+
+/** Deterministic PRNG (mulberry32), so two runs replay the same stream. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Sampler of ranks 0..n-1 with P(k) ∝ 1/(k+1)^s. */
+function zipf(n: number, s: number, rand: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / (k + 1) ** s;
+  return () => {
+    const x = rand() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+async function cacheCounters(originUrls: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const url of originUrls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const line of text.split("\n")) {
+      const m = /^fyp_cache_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)$/.exec(line);
+      if (!m) continue;
+      const tier = /tier="([^"]+)"/.exec(m[1])?.[1];
+      const result = /result="([^"]+)"/.exec(m[1])?.[1];
+      out[`${tier}/${result}`] = (out[`${tier}/${result}`] ?? 0) + Number(m[2]);
+    }
+  }
+  return out;
+}
+
+export interface ReplayOptions {
+  edgeUrl: string;
+  originUrls: string[];
+  pgPort: number;
+  sessionSecret: string;
+  requests: number;
+  concurrency: number;
+  users?: number;
+  videos?: number;
+  exponent?: number;
+  seed?: number;
+}
+
+export interface ReplayResult {
+  requests: number;
+  non200: number;
+  p50: number;
+  p99: number;
+  edge: { feed: [number, number]; videos: [number, number] };
+  app: [number, number];
+  feature: [number, number];
+}
+
+export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
+  const rand = rng(o.seed ?? 42);
+  const s = o.exponent ?? 1.0;
+  // Population: users of all regions (with their home region), videos in the seed's popularity order.
+  const people: { id: string; region: Region }[] = [];
+  let videos: string[] = [];
+  for (const r of REGIONS) {
+    const c = new pg.Client({ host: "127.0.0.1", port: o.pgPort, database: regionDatabase(r), ...LOCAL_PG });
+    await c.connect();
+    try {
+      const per = Math.ceil((o.users ?? 3000) / REGIONS.length);
+      people.push(...(await c.query(`SELECT user_id FROM users ORDER BY user_id LIMIT ${per}`)).rows.map((x) => ({ id: `u${x.user_id}`, region: r })));
+      if (!videos.length) videos = (await c.query(`SELECT video_id FROM videos WHERE status = 'active' ORDER BY views DESC LIMIT ${o.videos ?? 20_000}`)).rows.map((x) => `v${x.video_id}`);
+    } finally {
+      await c.end();
+    }
+  }
+  // Shuffle users so Zipf rank is not correlated with region or id.
+  for (let i = people.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [people[i], people[j]] = [people[j], people[i]];
+  }
+  const pickUser = zipf(people.length, s, rand);
+  const pickVideo = zipf(videos.length, s, rand);
+  const tokens = new Map<string, Promise<string>>();
+  const token = (u: { id: string; region: Region }) => {
+    if (!tokens.has(u.id)) tokens.set(u.id, mintSessionToken(o.sessionSecret, u.id, u.region));
+    return tokens.get(u.id)!;
+  };
+  const cursors = new Map<string, string>();
+  // The stream is drawn up front (deterministic), then played by `concurrency` workers in order.
+  type Req = { kind: "feed"; user: { id: string; region: Region } | null; region: Region } | { kind: "video"; id: string };
+  const stream: Req[] = [];
+  for (let i = 0; i < o.requests; i++) {
+    if (rand() < 0.55) {
+      const anon = rand() < 0.3;
+      const user = anon ? null : people[pickUser()];
+      stream.push({ kind: "feed", user, region: user?.region ?? REGIONS[Math.floor(rand() * REGIONS.length)] });
+    } else stream.push({ kind: "video", id: videos[pickVideo()] });
+  }
+  const before = await cacheCounters(o.originUrls);
+  const edge = { feed: [0, 0] as [number, number], videos: [0, 0] as [number, number] };
+  const lat: number[] = [];
+  let non200 = 0;
+  let next = 0;
+  const cont = rng((o.seed ?? 42) + 1);
+  const worker = async () => {
+    while (next < stream.length) {
+      const req = stream[next++];
+      const t0 = performance.now();
+      let res: Response;
+      if (req.kind === "video") {
+        res = await fetch(`${o.edgeUrl}/v1/videos/${req.id}`);
+        await res.arrayBuffer();
+      } else {
+        const key = req.user?.id ?? `anon-${req.region}`;
+        const cursor = req.user && cont() < 0.6 ? cursors.get(key) : undefined;
+        const qs = `count=10&region=${req.region}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+        res = await fetch(`${o.edgeUrl}/v1/feed?${qs}`, { headers: req.user ? { authorization: `Bearer ${await token(req.user)}` } : {} });
+        const body = (await res.json().catch(() => null)) as { next_cursor?: string | null } | null;
+        if (req.user) {
+          if (body?.next_cursor) cursors.set(key, body.next_cursor);
+          else cursors.delete(key);
+        }
+      }
+      lat.push(performance.now() - t0);
+      if (res.status !== 200) non200++;
+      const hit = ["HIT", "STALE", "COALESCED"].includes(res.headers.get("x-cache") ?? "");
+      const bucket = req.kind === "video" ? edge.videos : edge.feed;
+      bucket[0] += hit ? 1 : 0;
+      bucket[1] += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  const after = await cacheCounters(o.originUrls);
+  const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+  lat.sort((a, b) => a - b);
+  return {
+    requests: stream.length, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge,
+    app: [delta("app/hit"), delta("app/hit") + delta("app/miss")],
+    feature: [delta("feature/hit"), delta("feature/hit") + delta("feature/miss")],
+  };
+}
