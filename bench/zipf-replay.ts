@@ -61,6 +61,8 @@ export interface ReplayOptions {
   pgPort: number;
   sessionSecret: string;
   requests: number;
+  /** Requests played first (same stream) to warm the caches; not counted. */
+  warmup?: number;
   concurrency: number;
   users?: number;
   videos?: number;
@@ -74,6 +76,8 @@ export interface ReplayResult {
   p50: number;
   p99: number;
   edge: { feed: [number, number]; videos: [number, number] };
+  /** Hits an infinite, never-expiring edge cache would have had on the same stream (key seen before). */
+  ideal: { feed: number; videos: number };
   app: [number, number];
   feature: [number, number];
 }
@@ -111,31 +115,37 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
   // The stream is drawn up front (deterministic), then played by `concurrency` workers in order.
   type Req = { kind: "feed"; user: { id: string; region: Region } | null; region: Region } | { kind: "video"; id: string };
   const stream: Req[] = [];
-  for (let i = 0; i < o.requests; i++) {
+  const warm = o.warmup ?? 0;
+  for (let i = 0; i < warm + o.requests; i++) {
     if (rand() < 0.55) {
       const anon = rand() < 0.3;
       const user = anon ? null : people[pickUser()];
       stream.push({ kind: "feed", user, region: user?.region ?? REGIONS[Math.floor(rand() * REGIONS.length)] });
     } else stream.push({ kind: "video", id: videos[pickVideo()] });
   }
-  const before = await cacheCounters(o.originUrls);
   const edge = { feed: [0, 0] as [number, number], videos: [0, 0] as [number, number] };
   const lat: number[] = [];
   let non200 = 0;
   let next = 0;
+  let measuring = false;
+  const seen = new Set<string>();
+  const ideal = { feed: 0, videos: 0 };
   const cont = rng((o.seed ?? 42) + 1);
-  const worker = async () => {
-    while (next < stream.length) {
+  const play = async (end: number) => {
+    while (next < end) {
       const req = stream[next++];
       const t0 = performance.now();
       let res: Response;
+      let cacheKey: string;
       if (req.kind === "video") {
+        cacheKey = `v/${req.id}`;
         res = await fetch(`${o.edgeUrl}/v1/videos/${req.id}`);
         await res.arrayBuffer();
       } else {
         const key = req.user?.id ?? `anon-${req.region}`;
         const cursor = req.user && cont() < 0.6 ? cursors.get(key) : undefined;
         const qs = `count=10&region=${req.region}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+        cacheKey = `f/${key}/${cursor ?? "first"}`;
         res = await fetch(`${o.edgeUrl}/v1/feed?${qs}`, { headers: req.user ? { authorization: `Bearer ${await token(req.user)}` } : {} });
         const body = (await res.json().catch(() => null)) as { next_cursor?: string | null } | null;
         if (req.user) {
@@ -143,6 +153,10 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
           else cursors.delete(key);
         }
       }
+      const seenBefore = seen.has(cacheKey);
+      seen.add(cacheKey);
+      if (!measuring) continue;
+      if (seenBefore) ideal[req.kind === "video" ? "videos" : "feed"]++;
       lat.push(performance.now() - t0);
       if (res.status !== 200) non200++;
       const hit = ["HIT", "STALE", "COALESCED"].includes(res.headers.get("x-cache") ?? "");
@@ -151,12 +165,15 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
       bucket[1] += 1;
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  await Promise.all(Array.from({ length: o.concurrency }, () => play(warm)));
+  const before = await cacheCounters(o.originUrls);
+  measuring = true;
+  await Promise.all(Array.from({ length: o.concurrency }, () => play(stream.length)));
   const after = await cacheCounters(o.originUrls);
   const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
   lat.sort((a, b) => a - b);
   return {
-    requests: stream.length, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge,
+    requests: o.requests, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge, ideal,
     app: [delta("app/hit"), delta("app/hit") + delta("app/miss")],
     feature: [delta("feature/hit"), delta("feature/hit") + delta("feature/miss")],
   };
