@@ -27,6 +27,8 @@ async function originFeedCount(url: string): Promise<number> {
 }
 
 const stack = await startStack({ profile: "test", users: Number(process.env.BENCH_USERS ?? 10_000), videos: Number(process.env.BENCH_VIDEOS ?? 100_000), log: (l) => console.error(`[stack] ${l}`) });
+// Ctrl-C / kill: stop exactly the processes this bench started, then exit.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void stack.stop().finally(() => process.exit(130)));
 try {
   // 1. cache-hit throughput vs the runtime floor
   const port = stack.ports.edge + 50;
