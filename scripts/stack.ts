@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, profileDirName, regionDatabase, type LocalPorts, type Region } from "../shared/local-ports.ts";
 import { devSecrets } from "./local/dev-secrets.ts";
@@ -118,6 +118,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     const ranking = await step(6, `ranking service on :${ports.ranking}`, startRanking);
 
+    // Test and bench stacks start with empty edge state (Cache API, KV, Durable Objects, queues): a page
+    // cached by an earlier run, or a forced level left in KV by an aborted one, must not leak into the
+    // next run's results. `npm start` (dev) keeps its state across restarts.
+    if (opts.profile === "test") rmSync(join(dataDir, "wrangler"), { recursive: true, force: true });
     const launch = { sup, stateDir: join(dataDir, "wrangler"), registryDir: join(dataDir, "wrangler-registry"), logDir };
     const originUrl = {} as Record<Region, string>;
     const upstashUrl = {} as Record<Region, string>;
