@@ -4,7 +4,8 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { ensureChromium } from "../../../scripts/local/chromium.ts";
 
 // Browser plumbing for the end-to-end UI tests: a headless system Chromium driven by playwright-core,
-// screenshots into artifacts/ (git-ignored) and, for the README, a copy into docs/screenshots/.
+// screenshots into artifacts/ (git-ignored) and, for the README, a copy into docs/screenshots/ when asked
+// (`FYP_UPDATE_SCREENSHOTS=1 npm run test:e2e`), so a plain test run leaves the work tree clean.
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 export const SCREENSHOT_DIR = join(ROOT, "artifacts/screenshots");
@@ -37,7 +38,7 @@ export async function screenshot(page: Page, name: string, opts: { docs?: boolea
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: opts.fullPage ?? false });
-  if (opts.docs) {
+  if (opts.docs && process.env.FYP_UPDATE_SCREENSHOTS === "1") {
     mkdirSync(DOCS_DIR, { recursive: true });
     copyFileSync(file, join(DOCS_DIR, `${name}.png`));
   }
