@@ -40,9 +40,9 @@ export const coalescerStats = () => ({ leaders: local.leaderCalls, coalesced: lo
 async function loadFromOrigin(env: EdgeBindings, spec: ReadSpec): Promise<CachedPayload> {
   if (spec.shared && env.COALESCER) {
     const stub = env.COALESCER.get(env.COALESCER.idFromName(spec.key)) as unknown as {
-      fetchOnce(region: Region, path: string, memoMs: number): Promise<CachedPayload>;
+      fetchOnce(region: Region, path: string, memoMs: number, headers?: Record<string, string>): Promise<CachedPayload>;
     };
-    const p = await stub.fetchOnce(spec.region, spec.path, 1000);
+    const p = await stub.fetchOnce(spec.region, spec.path, 1000, spec.headers);
     if (p.status >= 500) throw new OriginUnavailable(`origin ${spec.region} answered ${p.status}`);
     return p;
   }

@@ -13,12 +13,13 @@ export class Coalescer extends DurableObject<EdgeBindings> {
   private originFetches = 0;
   private served = 0;
 
-  async fetchOnce(region: Region, pathAndQuery: string, memoMs: number): Promise<CachedPayload> {
+  /** `headers` go with the origin call (request id, forced level); the leader's are used for the fetch. */
+  async fetchOnce(region: Region, pathAndQuery: string, memoMs: number, headers: Record<string, string> = {}): Promise<CachedPayload> {
     this.served++;
     if (this.memo && Date.now() - this.memo.at < memoMs) return this.memo.payload;
     if (!this.inflight) {
       this.originFetches++;
-      this.inflight = this.load(region, pathAndQuery).finally(() => (this.inflight = null));
+      this.inflight = this.load(region, pathAndQuery, headers).finally(() => (this.inflight = null));
     }
     const payload = await this.inflight;
     if (payload.status === 200) this.memo = { at: Date.now(), payload };
@@ -29,8 +30,8 @@ export class Coalescer extends DurableObject<EdgeBindings> {
     return { originFetches: this.originFetches, served: this.served };
   }
 
-  private async load(region: Region, pathAndQuery: string): Promise<CachedPayload> {
-    const res = await callOrigin(edgeConfig(this.env), region, pathAndQuery);
+  private async load(region: Region, pathAndQuery: string, reqHeaders: Record<string, string>): Promise<CachedPayload> {
+    const res = await callOrigin(edgeConfig(this.env), region, pathAndQuery, { headers: reqHeaders });
     const headers: Record<string, string> = {};
     const st = res.headers.get("server-timing");
     if (st) headers["server-timing"] = st;

@@ -106,6 +106,9 @@ describe("edge tier", () => {
         return b.region === "us" ? b : null;
       }, 30_000, "us origin serving again");
       expect(body.degradation_level).toBe(2);
+      // Anonymous pages go through the Coalescer Durable Object: the level travels that way too.
+      const anon = FeedResponseSchema.parse(await (await fetch(`${stack.edgeUrl}/v1/feed?count=19&region=us`)).json());
+      expect(anon.degradation_level).toBe(2);
     } finally {
       await force("us", null);
     }
