@@ -69,7 +69,7 @@ export const TimingOverridesSchema = z
   })
   .strict();
 
-const valid = (key: keyof HealthTimings, v: unknown): v is number => field(key).safeParse(v).success;
+const valid = (key: keyof HealthTimings, v: unknown): v is number => TimingOverridesSchema.shape[key].unwrap().safeParse(v).success;
 
 /**
  * Timings from the worker's vars. A missing or malformed var falls back to its default (a bad value must

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { FeatureStore, type VideoFeatures } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
 import { rankedChain, timed } from "./ranked-chain.ts";
+import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
 
 // The origin's feed pipeline with degradation levels (DESIGN §3):
 //   0 normal: user features → 5K candidates → ranking → chain stored in Redis, pages sliced from it
@@ -23,7 +24,7 @@ export interface FeedRequest {
   /** Shed by the bulkhead: answer like level 3 (cache only) without touching Postgres or ranking. */
   shed?: boolean;
   /** Admin-forced level sent by the edge; undefined = this isolate's own setting. */
-  forcedLevel?: 0 | 1 | 2 | 3 | null;
+  forcedLevel?: OriginForcedLevel;
 }
 
 /**

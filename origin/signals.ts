@@ -1,6 +1,7 @@
 import { CircuitBreaker, RANKING_BREAKER_DEFAULTS, breakerStateGauge } from "../shared/circuit-breaker.ts";
 import { computeLevel } from "../shared/degradation.ts";
 import { DependencyHealth } from "./dependency-health.ts";
+import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
 
 // Live signals of one origin isolate (ranking breaker and latency, Redis and Postgres availability and
 // latency, observed from real calls) fed to shared/degradation.ts, which maps them to levels 0–3 per
@@ -25,7 +26,7 @@ export class OriginSignals {
 
   /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
    * isolate's own setting. */
-  level(forced: 0 | 1 | 2 | 3 | null | undefined = undefined): LevelReport {
+  level(forced: OriginForcedLevel | undefined = undefined): LevelReport {
     const forcedLevel = forced === undefined ? this.forcedLevel : forced;
     const db = this.db.view();
     const redis = this.redis.view();

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { fault } from "./support/faults.ts";
 import { startLoad, totals } from "./support/load.ts";
 import { countByKeys, residentUser, waitFor } from "./support/pg.ts";
+import { atFullWeight, edgeRegionHealth } from "./support/region-status.ts";
 
 // Chaos under steady load (DESIGN §5): real faults one after another — Redis stopped, Postgres stopped,
 // ranking slowed then killed, one region down, two regions down — each restored before the next.
@@ -15,12 +16,9 @@ async function originLevel(r: R): Promise<number> {
   const h = (await (await fetch(`${stack.originUrl[r]}/internal/v1/health`, { headers: secret })).json()) as { degradation_level: number };
   return h.degradation_level;
 }
-async function edgeStatus() {
-  return (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: { level: number; regions: Record<R, { state: string; weight: number }> } };
-}
 const allHealthy = async () => {
-  const s = await edgeStatus();
-  return s.region_health.level === 0 && Object.values(s.region_health.regions).every((r) => r.state === "healthy" && r.weight === 1);
+  const h = await edgeRegionHealth(stack.edgeUrl);
+  return h.level === 0 && atFullWeight(h);
 };
 const ALL: R[] = ["us", "eu", "apac"];
 const allOriginsAt = async (level: number) => (await Promise.all(ALL.map(originLevel))).every((l) => l === level);
@@ -86,11 +84,11 @@ describe("chaos under steady load", () => {
         async () => void (await rankFault(0)), withRankTraffic(() => allOriginsAt(0)), 150_000);
       await scenario("ranking killed → level 1 (breaker open)", () => fault("ranking", "stop"), withRankTraffic(async () => (await originLevel("us")) === 1),
         () => fault("ranking", "start"), withRankTraffic(() => allOriginsAt(0)), 150_000);
-      await scenario("one region (eu) down → level 4", () => fault("origin", "stop", "eu"), async () => (await edgeStatus()).region_health.regions.eu.state === "removed", () => fault("origin", "start", "eu"), allHealthy);
+      await scenario("one region (eu) down → level 4", () => fault("origin", "stop", "eu"), async () => (await edgeRegionHealth(stack.edgeUrl)).regions.eu.state === "removed", () => fault("origin", "start", "eu"), allHealthy);
       await scenario("two regions (us, apac) down → level 5", async () => {
         await fault("origin", "stop", "us");
         await fault("origin", "stop", "apac");
-      }, async () => (await edgeStatus()).region_health.level === 5, async () => {
+      }, async () => (await edgeRegionHealth(stack.edgeUrl)).level === 5, async () => {
         await fault("origin", "start", "us");
         await fault("origin", "start", "apac");
       }, allHealthy);

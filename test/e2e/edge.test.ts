@@ -4,6 +4,7 @@ import { mintSessionToken } from "../../shared/auth.ts";
 import { fault } from "./support/faults.ts";
 import { counter } from "./support/metrics.ts";
 import { residentUser, waitFor } from "./support/pg.ts";
+import { waitForFullWeight } from "./support/region-status.ts";
 
 // Edge capabilities against the running stack: coalescing, caching, pre-warmed trending, level 5.
 const stack = inject("stack");
@@ -113,10 +114,7 @@ describe("edge tier", () => {
       await force("us", null);
     }
     expect((await page(users[1], 18)).degradation_level).toBe(0);
-    await waitFor(async () => {
-      const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: { regions: Record<string, { state: string; weight: number }> } };
-      return Object.values(s.region_health.regions).every((r) => r.state === "healthy" && r.weight === 1);
-    }, 30_000, "all regions at full weight");
+    await waitForFullWeight(stack.edgeUrl);
   });
 
   it("admin endpoints: 401 without a token, 403 with a wrong one; /openapi.json documents the contract", async () => {

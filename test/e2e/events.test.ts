@@ -3,6 +3,7 @@ import { mintSessionToken } from "../../shared/auth.ts";
 import { REGIONS } from "../../shared/local-ports.ts";
 import { fault } from "./support/faults.ts";
 import { countByKeys, residentUser, waitFor } from "./support/pg.ts";
+import { waitForFullWeight } from "./support/region-status.ts";
 
 // Events: 202 only once queued; the queue consumer writes them into the user's home region exactly once.
 const stack = inject("stack");
@@ -75,9 +76,6 @@ describe("events end to end", () => {
     expect([...(await countByKeys(stack.pgPort, "eu", keys)).values()].every((n) => n === 1)).toBe(true);
     for (const r of REGIONS.filter((r) => r !== "eu")) expect((await countByKeys(stack.pgPort, r, keys)).size).toBe(0);
     // Leave routing at full weight for the next test file.
-    await waitFor(async () => {
-      const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: { regions: Record<string, { state: string; weight: number }> } };
-      return Object.values(s.region_health.regions).every((r) => r.state === "healthy" && r.weight === 1);
-    }, 30_000, "all regions at full weight");
+    await waitForFullWeight(stack.edgeUrl);
   }, 120_000);
 });

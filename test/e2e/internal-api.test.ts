@@ -3,6 +3,7 @@ import { describe, expect, inject, it } from "vitest";
 import { EventSchema } from "../../shared/contract.ts";
 import { REGIONS } from "../../shared/local-ports.ts";
 import { OriginEventsBody } from "../../origin/events-routes.ts";
+import { expectShape } from "../support/error-shape.ts";
 import { invalidFor, validFor } from "../support/schema-arbitrary.ts";
 import { countByKeys, residentUser, withRegionDb } from "./support/pg.ts";
 
@@ -13,16 +14,6 @@ import { countByKeys, residentUser, withRegionDb } from "./support/pg.ts";
 const stack = inject("stack");
 const secret = { "x-internal-secret": stack.secrets.INTERNAL_SECRET };
 const origin = stack.originUrl.us;
-
-function expectShape(status: number, body: string, what: string): void {
-  expect(status, what).toBeLessThan(500);
-  if (status >= 400) {
-    const j = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-    expect(typeof j.error?.code, what).toBe("string");
-    expect(typeof j.error?.message, what).toBe("string");
-    expect(body, what).not.toMatch(/\bat .*\.(ts|js):\d+/);
-  }
-}
 
 const ROUTES: [string, string][] = [
   ["GET", "/internal/v1/health"], ["GET", "/internal/v1/feed?count=5"], ["GET", "/internal/v1/trending?count=5"], ["GET", "/internal/v1/videos/v1"],

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { FeedResponseSchema } from "../../shared/contract.ts";
 import { fault } from "./support/faults.ts";
 import { waitFor } from "./support/pg.ts";
+import { waitForFullWeight } from "./support/region-status.ts";
 
 // Region outages with the real RegionHealth Durable Object (timings shrunk by the test stack's edge vars:
 // probe 500 ms, 3 failures, anti-flap 1.5 s, 10% recovery, full weight after 4 s). An origin process is
@@ -24,7 +25,7 @@ async function feed(region: string, count: number) {
 afterAll(async () => {
   for (const r of ["us", "eu", "apac"]) await fault("origin", "start", r).catch(() => {});
   // Leave every region back at full weight for the next test file.
-  await waitFor(async () => Object.values((await snapshot()).regions).every((r) => r.state === "healthy" && r.weight === 1), 30_000, "all regions at full weight");
+  await waitForFullWeight(stack.edgeUrl);
 });
 
 describe("region failover", () => {

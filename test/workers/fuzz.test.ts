@@ -5,6 +5,7 @@ import { mintSessionToken } from "../../shared/auth.ts";
 import { EventsBodySchema, FeedQuerySchema } from "../../shared/contract.ts";
 import { DegradationBody, RollbackBody } from "../../edge/admin-routes.ts";
 import { TimingOverridesSchema } from "../../edge/region-health-config.ts";
+import { expectShape } from "../support/error-shape.ts";
 import { invalidFor, nastyValue, validFor } from "../support/schema-arbitrary.ts";
 import { setForcedLevel } from "../../edge/forced-levels.ts";
 
@@ -14,15 +15,6 @@ import { setForcedLevel } from "../../edge/forced-levels.ts";
 // schema-valid bodies must be accepted, schema-invalid ones must get exactly 400.
 const e = env as unknown as Record<string, string> & { FYP_KV: Parameters<typeof setForcedLevel>[0] };
 let token = "";
-
-function expectShape(status: number, body: string, what: string) {
-  expect(status, what).toBeLessThan(500);
-  if (status >= 400) {
-    const j = JSON.parse(body) as { error?: { code?: string; message?: string } };
-    expect(typeof j.error?.code, what).toBe("string");
-    expect(body, what).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack traces
-  }
-}
 
 beforeAll(async () => {
   token = await mintSessionToken(e.SESSION_SECRET, "u42", "eu");
