@@ -36,6 +36,9 @@ const POSTGRES_FLAGS = [
   "-c", "max_connections=500",
   "-c", "max_wal_size=2GB",
   "-c", "unix_socket_directories=/tmp",
+  // Logical replication of the global catalogue between the region databases (origin/replication/).
+  "-c", "wal_level=logical", "-c", "max_replication_slots=20", "-c", "max_wal_senders=20",
+  "-c", "max_logical_replication_workers=16", "-c", "max_worker_processes=32",
 ];
 
 export const pgUrl = (port: number, db: string) =>
