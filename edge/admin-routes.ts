@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { ApiError, fromZodError } from "../shared/errors.ts";
-import { readJsonBody } from "../shared/json-body.ts";
+import { bodyLimitMiddleware, readJsonBody } from "../shared/json-body.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import type { EdgeEnv } from "./app-env.ts";
@@ -33,6 +33,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     requireAdmin(c);
     await next();
   });
+  app.use("/v1/admin/*", bodyLimitMiddleware(ADMIN_MAX_BODY_BYTES));
 
   app.post("/v1/admin/prewarm", async (c) => c.json(await prewarm(c.env)));
 

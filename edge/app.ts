@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { clientRateLimit } from "./client-rate-limit.ts";
-import { errorBody, handleError, notFound } from "../shared/errors.ts";
+import { handleError, notFound } from "../shared/errors.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { adminRoutes } from "./admin-routes.ts";
 import { eventsRoute } from "./events-route.ts";
@@ -11,6 +11,9 @@ import { openApiDocument } from "./openapi.ts";
 import { publicRoutes } from "./public-routes.ts";
 import { statusRoute } from "./status-route.ts";
 import { videoRoute } from "./video-route.ts";
+import { bodyLimitMiddleware } from "../shared/json-body.ts";
+import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
+import { EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
 
 // Public edge worker: the HTTP contract of DESIGN §2.
 export type { EdgeEnv } from "./app-env.ts";
@@ -21,7 +24,8 @@ app.onError((err, c) => {
   res.headers.set("x-request-id", c.get("requestId") ?? crypto.randomUUID());
   return res;
 });
-app.notFound(notFound);
+// Unknown paths are 404; a known path with a wrong method is 405 with `Allow`.
+app.notFound(methodAwareNotFound(app, notFound));
 
 app.use("*", async (c, next) => {
   const incoming = c.req.header("x-request-id");
@@ -36,6 +40,8 @@ app.use("*", async (c, next) => {
 app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
 app.use("/v1/*", cors({ origin: "*", allowHeaders: ["authorization", "content-type", "x-request-id"], exposeHeaders: ["x-request-id", "x-cache", "x-fyp-source", "x-region", "x-degradation-level", "server-timing", "retry-after"], maxAge: 600 }));
 app.use("/v1/*", clientRateLimit);
+// No public body is larger than an events batch; routes with smaller bodies cap lower themselves.
+app.use("*", bodyLimitMiddleware(EVENTS_MAX_BODY_BYTES));
 
 app.get("/v1/feed", feedRoute);
 app.get("/v1/videos/:video_id", videoRoute);
@@ -45,4 +51,3 @@ app.get("/openapi.json", (c) => c.json(openApiDocument()));
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 adminRoutes(app);
 publicRoutes(app);
-app.all("/v1/*", (c) => c.json(errorBody("method_not_allowed", `${c.req.method} is not supported here`), 405));

@@ -1,6 +1,7 @@
 import type { DurableObjectNamespace, KVNamespace, Queue } from "@cloudflare/workers-types";
 import { z } from "zod";
 import { RegionSchema, type Region } from "../shared/regions.ts";
+import { SESSION_DEFAULTS } from "../shared/auth.ts";
 
 // Bindings and vars of the edge worker, typed once.
 export interface EdgeBindings {
@@ -33,6 +34,9 @@ export interface EdgeBindings {
   HEALTH_ANTI_FLAP_MS?: string;
   HEALTH_RECOVERY_WEIGHT?: string;
   HEALTH_FULL_WEIGHT_AFTER_MS?: string;
+  /** Session tokens: longest accepted lifetime (s, default 604800 = 7 days) and clock skew (s, default 60). */
+  SESSION_MAX_LIFETIME_S?: string;
+  SESSION_CLOCK_SKEW_S?: string;
 }
 
 const EdgeConfigSchema = z.object({
@@ -43,7 +47,10 @@ const EdgeConfigSchema = z.object({
   ORIGIN_EU_URL: z.url(),
   ORIGIN_APAC_URL: z.url(),
   DEFAULT_REGION: RegionSchema.default("us"),
-  ALLOW_REGION_OVERRIDE: z.enum(["0", "1"]).default("1"),
+  // Production default: geo routing only; local runs and tests set "1".
+  ALLOW_REGION_OVERRIDE: z.enum(["0", "1"]).default("0"),
+  SESSION_MAX_LIFETIME_S: z.coerce.number().int().positive().default(SESSION_DEFAULTS.maxLifetimeS),
+  SESSION_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(600).default(SESSION_DEFAULTS.clockToleranceS),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema> & { origins: Record<Region, string> };
 

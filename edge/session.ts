@@ -10,7 +10,11 @@ import { edgeConfig } from "./env.ts";
 export function requestSession(c: Context<EdgeEnv>): Promise<Session | null> {
   let p = c.get("session");
   if (!p) {
-    p = sessionFromHeader(c.req.header("authorization"), edgeConfig(c.env).SESSION_SECRET);
+    const cfg = edgeConfig(c.env);
+    p = sessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET, {
+      maxLifetimeS: cfg.SESSION_MAX_LIFETIME_S,
+      clockToleranceS: cfg.SESSION_CLOCK_SKEW_S,
+    });
     p.catch(() => {}); // awaited (and reported) by the route, not here
     c.set("session", p);
   }

@@ -2,6 +2,7 @@
 // "no model yet" are 503 + retry-after (the caller's breaker/fallback handles them); nothing leaks a stack.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import {
   EMBEDDING_DIM, candidatesToMatrix, decodeColumnar, parseRankRequest, type CandidateMatrix, type RankResponse,
 } from "../shared/rank-contract.ts";
@@ -84,7 +85,8 @@ export function createRankApp(d: AppDeps): Hono {
     return c.json(d.fault.set(r.data));
   });
 
-  app.notFound((c) => errorJson(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  // Unknown paths are 404; a known path with a wrong method is 405 with `Allow`.
+  app.notFound(methodAwareNotFound(app, (c) => errorJson(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     console.error(`[rank] unhandled: ${err instanceof Error ? err.message : String(err)}`);
     return errorJson(c, 500, "internal", "internal error");

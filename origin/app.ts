@@ -3,7 +3,8 @@ import { z } from "zod";
 import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { parseUserId } from "../shared/ids.ts";
-import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
+import { bodyLimitMiddleware, INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
+import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, releaseDeps, requestDeps as deps } from "./context.ts";
 import { originConfig } from "./env.ts";
@@ -29,9 +30,11 @@ export const app = new Hono<AppEnv>();
 /** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
 const feedBulkhead = new Bulkhead(12);
 app.onError(handleError);
-app.notFound(notFound);
+// Unknown paths are 404; a known path with a wrong method is 405 with `Allow`.
+app.notFound(methodAwareNotFound(app, notFound));
 
 app.use("*", releaseDeps);
+app.use("*", bodyLimitMiddleware(INTERNAL_MAX_BODY_BYTES));
 app.use("/internal/*", async (c, next) => {
   const cfg = originConfig(c.env);
   if (!timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", cfg.INTERNAL_SECRET))
@@ -100,3 +103,4 @@ app.get("/metrics", (c) => {
   m.degradationLevel(sig.level().level);
   return c.text(m.render(), 200, { "content-type": "text/plain; version=0.0.4" });
 });
+

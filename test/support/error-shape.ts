@@ -10,3 +10,10 @@ export function expectShape(status: number, body: string, what: string): void {
     expect(body, what).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack traces
   }
 }
+
+/** A 4xx response's body, asserted to be the contract's error shape; returns it parsed. */
+export async function expectErrorShape(res: Response): Promise<{ error: { code: string; message: string; field?: string } }> {
+  const body = await res.text();
+  expectShape(res.status, body, `${res.status} ${res.url}`);
+  return JSON.parse(body) as { error: { code: string; message: string; field?: string } };
+}
