@@ -2,43 +2,40 @@
 // Written here: no dependency of this project has one, and the common npm breakers (opossum, cockatiel)
 // have neither a slow-call rate nor N half-open trials judged as a group.
 //
-// resilience4j rules followed exactly (its CircuitBreakerMetrics / HalfOpenState):
+// resilience4j rules followed exactly (its CircuitBreakerStateMachine / CircuitBreakerMetrics):
 //  - slow = duration > slowCallDurationThreshold, whatever the outcome (a slow failure is failed AND slow);
 //  - no verdict until the window holds minimumNumberOfCalls (COUNT_BASED caps that at the window size);
-//    then failure rate ≥ threshold OR slow-call rate ≥ threshold → OPEN;
+//    then failure rate ≥ threshold OR slow-call rate ≥ threshold → OPEN. However long the calls take to
+//    arrive: at one call every 8 s the 100-call window needs 13 minutes before it can judge anything;
 //  - HALF_OPEN admits exactly permittedNumberOfCallsInHalfOpenState trials and rejects the rest; once
 //    min(minimumNumberOfCalls, N) trials are recorded (all N with the ranking numbers) → OPEN if either
-//    rate is at/over its threshold, else CLOSED with a fresh window;
+//    rate is at/over its threshold, else CLOSED. Half-open has no time limit unless
+//    maxWaitDurationInHalfOpenState is set (default 0): it waits for its trials at any traffic level;
+//  - every transition to CLOSED starts an empty window (resilience4j's new ClosedState()), so a breaker
+//    that just closed is judged only on calls made after it closed, never on the failures that opened it;
 //  - ignoreError: permission released, nothing recorded; recordError false: recorded as a success.
 // Deliberate differences:
+//  - half-open permits are leases (shared/half-open-permits.ts, halfOpenPermitLeaseMs): a trial whose call
+//    never reports (its request was cancelled) gives its permit back after the lease instead of holding it
+//    forever; resilience4j has no such thing and can stay half-open rejecting everything (its issue #903);
 //  - OPEN → HALF_OPEN is lazy (workerd has no long-lived timers outside a request). With
 //    automaticTransitionFromOpenToHalfOpenEnabled any look (state, metrics(), a call) after the wait
 //    moves it, so /metrics shows half-open on time; without it only a call does (as in resilience4j).
-//    maxWaitDurationInHalfOpenState is checked the same way.
+//    maxWaitDurationInHalfOpenState (opt-in) is checked the same way and, like resilience4j's default
+//    transitionToStateAfterWaitDuration, goes back to OPEN;
 //  - execute() drops the outcome of a call begun in an earlier state, so a straggler from CLOSED cannot
 //    stand in for a half-open trial. Manual onSuccess/onError record into the current state (resilience4j).
 //    Outcomes arriving while OPEN are dropped (resilience4j folds them into a window half-open discards).
 //  - notPermittedCalls counts since construction/reset() (a Prometheus counter), not per state.
 
 import { systemClock, type Clock } from "./clock.ts";
-import { RANKING_BREAKER } from "./config.ts";
+import { type BreakerState, type CircuitBreakerConfig, RESILIENCE4J_DEFAULTS, validateBreakerConfig } from "./circuit-breaker-config.ts";
+import { HalfOpenPermits } from "./half-open-permits.ts";
+import { OutcomeWindow } from "./outcome-window.ts";
 
-export type BreakerState = "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
-export type SlidingWindowType = "COUNT_BASED" | "TIME_BASED";
-
-export interface CircuitBreakerConfig {
-  /** COUNT_BASED: the last N calls. TIME_BASED: the calls of the last N seconds (1 s buckets). */
-  slidingWindowType: SlidingWindowType;
-  slidingWindowSize: number;
-  minimumNumberOfCalls: number;
-  failureRateThreshold: number; // percent
-  slowCallRateThreshold: number; // percent
-  slowCallDurationThreshold: number; // ms; strictly slower is slow
-  waitDurationInOpenState: number; // ms
-  permittedNumberOfCallsInHalfOpenState: number;
-  maxWaitDurationInHalfOpenState: number; // ms; 0 = until the trials report (resilience4j default)
-  automaticTransitionFromOpenToHalfOpenEnabled: boolean;
-}
+export {
+  type BreakerState, type CircuitBreakerConfig, RANKING_BREAKER_DEFAULTS, RESILIENCE4J_DEFAULTS, type SlidingWindowType,
+} from "./circuit-breaker-config.ts";
 
 export interface StateTransition { name: string; from: BreakerState; to: BreakerState; atMs: number; reason: string }
 export type TransitionListener = (t: StateTransition) => void;
@@ -62,39 +59,9 @@ export interface BreakerMetrics {
   failedCalls: number;
   slowCalls: number;
   notPermittedCalls: number;
+  /** HALF_OPEN: trials granted whose call has not reported and whose lease still runs; 0 otherwise. */
+  trialsInFlight: number;
 }
-
-/** resilience4j's own defaults, for breakers the design does not specify. */
-export const RESILIENCE4J_DEFAULTS: Readonly<CircuitBreakerConfig> = Object.freeze({
-  slidingWindowType: "COUNT_BASED",
-  slidingWindowSize: 100,
-  minimumNumberOfCalls: 100,
-  failureRateThreshold: 50,
-  slowCallRateThreshold: 100,
-  slowCallDurationThreshold: 60_000,
-  waitDurationInOpenState: 60_000,
-  permittedNumberOfCallsInHalfOpenState: 10,
-  maxWaitDurationInHalfOpenState: 0,
-  automaticTransitionFromOpenToHalfOpenEnabled: false,
-});
-
-/**
- * The ML ranking breaker of DESIGN.md §3 (numbers live in shared/config.ts). The design does not name a
- * half-open time limit; 30 s (= the open wait) is chosen so a trial whose fetch never settles cannot hold
- * the breaker half-open, rejecting everything, forever.
- */
-export const RANKING_BREAKER_DEFAULTS: Readonly<CircuitBreakerConfig> = Object.freeze({
-  slidingWindowType: "COUNT_BASED",
-  slidingWindowSize: RANKING_BREAKER.windowSize,
-  minimumNumberOfCalls: RANKING_BREAKER.minimumCalls,
-  failureRateThreshold: RANKING_BREAKER.failureRateThreshold,
-  slowCallRateThreshold: RANKING_BREAKER.slowCallRateThreshold,
-  slowCallDurationThreshold: RANKING_BREAKER.slowCallDurationMs,
-  waitDurationInOpenState: RANKING_BREAKER.waitInOpenMs,
-  permittedNumberOfCallsInHalfOpenState: RANKING_BREAKER.permittedHalfOpenCalls,
-  maxWaitDurationInHalfOpenState: RANKING_BREAKER.waitInOpenMs,
-  automaticTransitionFromOpenToHalfOpenEnabled: true,
-});
 
 /** `fyp_breaker_state` gauge value: 0 closed, 1 open, 2 half-open (forced open reads open, disabled closed). */
 export function breakerStateGauge(state: BreakerState): 0 | 1 | 2 {
@@ -116,79 +83,6 @@ export class CircuitOpenError extends Error {
   }
 }
 
-interface Counts {
-  calls: number;
-  failed: number;
-  slow: number;
-}
-
-/**
- * Ring of `size` buckets with running totals, O(1) per call. COUNT_BASED: one bucket per call (key = call
- * number), so the ring is the last N calls. TIME_BASED: one bucket per epoch second (key = second), as in
- * resilience4j's SlidingTimeWindowMetrics. Moving to a newer key empties the buckets it laps.
- */
-class OutcomeWindow {
-  readonly #byTime: boolean;
-  readonly #calls: Uint32Array;
-  readonly #failed: Uint32Array;
-  readonly #slow: Uint32Array;
-  readonly #c: Counts = { calls: 0, failed: 0, slow: 0 };
-  #head: number; // newest key
-
-  constructor(size: number, byTime: boolean, nowMs: number) {
-    this.#byTime = byTime;
-    this.#calls = new Uint32Array(size);
-    this.#failed = new Uint32Array(size);
-    this.#slow = new Uint32Array(size);
-    this.#head = byTime ? Math.floor(nowMs / 1000) : -1;
-  }
-
-  record(failed: boolean, slow: boolean, nowMs: number): Counts {
-    const i = this.#advance(this.#byTime ? Math.floor(nowMs / 1000) : this.#head + 1);
-    this.#calls[i]++;
-    this.#c.calls++;
-    if (failed) {
-      this.#failed[i]++;
-      this.#c.failed++;
-    }
-    if (slow) {
-      this.#slow[i]++;
-      this.#c.slow++;
-    }
-    return { ...this.#c };
-  }
-
-  counts(nowMs: number): Counts {
-    if (this.#byTime) this.#advance(Math.floor(nowMs / 1000));
-    return { ...this.#c };
-  }
-
-  /** Makes `key` the newest bucket (a key older than the head — clock stepped back — reuses the head). */
-  #advance(key: number): number {
-    const n = this.#calls.length;
-    for (let k = Math.max(this.#head + 1, key - n + 1); k <= key; k++) {
-      const i = ((k % n) + n) % n;
-      this.#c.calls -= this.#calls[i];
-      this.#c.failed -= this.#failed[i];
-      this.#c.slow -= this.#slow[i];
-      this.#calls[i] = this.#failed[i] = this.#slow[i] = 0;
-    }
-    this.#head = Math.max(this.#head, key);
-    return ((this.#head % n) + n) % n;
-  }
-}
-
-function validate(c: CircuitBreakerConfig): void {
-  const pct = (v: number) => v > 0 && v <= 100;
-  if (!pct(c.failureRateThreshold) || !pct(c.slowCallRateThreshold)) throw new RangeError("rate thresholds must be in (0, 100]");
-  for (const k of ["slidingWindowSize", "minimumNumberOfCalls", "permittedNumberOfCallsInHalfOpenState"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`${k} must be a positive integer`);
-  }
-  if (c.waitDurationInOpenState < 0 || c.slowCallDurationThreshold < 0 || c.maxWaitDurationInHalfOpenState < 0) {
-    throw new RangeError("durations must be ≥ 0");
-  }
-}
-
 export class CircuitBreaker {
   readonly name: string;
   readonly config: Readonly<CircuitBreakerConfig>;
@@ -200,7 +94,8 @@ export class CircuitBreaker {
   #window: OutcomeWindow;
   #minCalls: number;
   #enteredAt: number;
-  #halfOpenPermits = 0;
+  /** The trial permits while HALF_OPEN, null in every other state. */
+  #permits: HalfOpenPermits | null = null;
   /** Bumped on every transition so execute() can tell a straggler from a current call. */
   #epoch = 0;
   #notPermitted = 0;
@@ -208,7 +103,7 @@ export class CircuitBreaker {
   constructor(opts: CircuitBreakerOptions = {}) {
     const { name, clock, recordError, ignoreError, onStateTransition, ...cfg } = opts;
     this.config = Object.freeze({ ...RESILIENCE4J_DEFAULTS, ...cfg });
-    validate(this.config);
+    validateBreakerConfig(this.config);
     this.name = name ?? "breaker";
     this.#clock = clock ?? systemClock;
     this.#recordError = recordError ?? (() => true);
@@ -229,64 +124,49 @@ export class CircuitBreaker {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Runs fn if permitted, timing it with the clock; throws CircuitOpenError without calling fn if not. */
+  /**
+   * Runs fn if permitted, timing it with the clock; throws CircuitOpenError without calling fn if not.
+   * fn's value or error passes through unchanged. Its outcome is recorded only if the breaker is still in
+   * the state (episode) the call began in; a half-open trial's lease ends when it reports.
+   */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    this.acquirePermission();
+    const lease = this.#acquire();
     const epoch = this.#epoch;
     const start = this.#clock.now();
     let value: T;
     try {
       value = await fn(signal ?? new AbortController().signal);
     } catch (err) {
-      if (epoch === this.#epoch) this.onError(this.#clock.now() - start, err);
+      if (epoch === this.#epoch) this.#outcome(this.#clock.now() - start, false, err, lease);
       throw err;
     }
-    if (epoch === this.#epoch) this.onSuccess(this.#clock.now() - start);
+    if (epoch === this.#epoch) this.#outcome(this.#clock.now() - start, true, undefined, lease);
     return value;
   }
 
   /** Non-throwing permission check (resilience4j tryAcquirePermission); counts a refusal. */
   tryAcquirePermission(): boolean {
-    this.#checkTimers(true);
-    switch (this.#state) {
-      case "CLOSED":
-      case "DISABLED":
-        return true;
-      case "HALF_OPEN":
-        if (this.#halfOpenPermits > 0) {
-          this.#halfOpenPermits--;
-          return true;
-        }
-    }
-    this.#notPermitted++;
-    return false;
+    return this.#acquireLease() !== null;
   }
 
   /** Like tryAcquirePermission but throws CircuitOpenError carrying retryAfterMs. */
   acquirePermission(): void {
-    if (this.tryAcquirePermission()) return;
-    const now = this.#clock.now();
-    const retryAfterMs =
-      this.#state === "OPEN" ? Math.max(0, this.#enteredAt + this.config.waitDurationInOpenState - now)
-      : this.#state === "HALF_OPEN" ? 0
-      : this.config.waitDurationInOpenState;
-    throw new CircuitOpenError(this.name, this.#state, retryAfterMs);
+    this.#acquire();
   }
 
   /** Gives back a permission acquired for a call that was never made (frees a half-open trial slot). */
   releasePermission(): void {
-    if (this.#state === "HALF_OPEN") {
-      this.#halfOpenPermits = Math.min(this.#halfOpenPermits + 1, this.config.permittedNumberOfCallsInHalfOpenState);
-    }
+    this.#permits?.release();
   }
 
+  /** Records a permitted call's success (ms); in HALF_OPEN it uses up the oldest trial permit. */
   onSuccess(durationMs: number): void {
-    this.#record(false, durationMs);
+    this.#outcome(durationMs, true, undefined);
   }
 
+  /** Records a permitted call's failure (ms), subject to ignoreError / recordError. */
   onError(durationMs: number, err: unknown): void {
-    if (this.#ignoreError(err)) return this.releasePermission();
-    this.#record(this.#recordError(err), durationMs);
+    this.#outcome(durationMs, false, err);
   }
 
   metrics(): BreakerMetrics {
@@ -301,6 +181,7 @@ export class CircuitBreaker {
       failedCalls: c.failed,
       slowCalls: c.slow,
       notPermittedCalls: this.#notPermitted,
+      trialsInFlight: this.#permits?.inFlight(this.#clock.now()) ?? 0,
     };
   }
 
@@ -320,6 +201,40 @@ export class CircuitBreaker {
     this.#transition("CLOSED", "reset");
   }
 
+  /** A permit: a lease id in HALF_OPEN, 0 in states that permit everything, null when refused (counted). */
+  #acquireLease(): number | null {
+    this.#checkTimers(true);
+    switch (this.#state) {
+      case "CLOSED":
+      case "DISABLED":
+        return 0;
+      case "HALF_OPEN": {
+        const lease = this.#permits!.acquire(this.#clock.now());
+        if (lease !== null) return lease;
+      }
+    }
+    this.#notPermitted++;
+    return null;
+  }
+
+  #acquire(): number {
+    const lease = this.#acquireLease();
+    if (lease !== null) return lease;
+    const now = this.#clock.now();
+    const retryAfterMs =
+      this.#state === "OPEN" ? Math.max(0, this.#enteredAt + this.config.waitDurationInOpenState - now)
+      : this.#state === "HALF_OPEN" ? 0
+      : this.config.waitDurationInOpenState;
+    throw new CircuitOpenError(this.name, this.#state, retryAfterMs);
+  }
+
+  /** One call's outcome; `lease` = its half-open lease (0/undefined: the oldest, for the manual API). */
+  #outcome(durationMs: number, ok: boolean, err: unknown, lease?: number): void {
+    if (!ok && this.#ignoreError(err)) return this.#permits?.release(lease || undefined);
+    this.#permits?.report(lease || undefined);
+    this.#record(!ok && this.#recordError(err), durationMs);
+  }
+
   #record(failed: boolean, durationMs: number): void {
     if (this.#state !== "CLOSED" && this.#state !== "HALF_OPEN") return;
     const now = this.#clock.now();
@@ -334,7 +249,7 @@ export class CircuitBreaker {
     else if (this.#state === "HALF_OPEN") this.#transition("CLOSED", `trials healthy: ${rates}`);
   }
 
-  /** The lazy stand-in for resilience4j's scheduler: open wait and half-open time limit. */
+  /** The lazy stand-in for resilience4j's scheduler: open wait and the opt-in half-open time limit. */
   #checkTimers(callAttempt: boolean): void {
     const elapsed = this.#clock.now() - this.#enteredAt;
     if (this.#state === "OPEN" && elapsed >= this.config.waitDurationInOpenState) {
@@ -358,11 +273,12 @@ export class CircuitBreaker {
     this.#state = to;
     this.#enteredAt = now;
     this.#epoch++;
+    this.#permits = null;
     if (to === "HALF_OPEN") {
       const n = this.config.permittedNumberOfCallsInHalfOpenState;
       this.#window = new OutcomeWindow(n, false, now);
       this.#minCalls = Math.min(this.config.minimumNumberOfCalls, n);
-      this.#halfOpenPermits = n;
+      this.#permits = new HalfOpenPermits(n, this.config.halfOpenPermitLeaseMs);
     } else if (to !== "OPEN") {
       // OPEN keeps the window that tripped it so metrics() shows why; every other state starts fresh.
       [this.#window, this.#minCalls] = this.#closedWindow();

@@ -42,6 +42,8 @@ describe("circuit breaker: ranking defaults", () => {
       slowCallDurationThreshold: 40,
       waitDurationInOpenState: 30_000,
       permittedNumberOfCallsInHalfOpenState: 10,
+      maxWaitDurationInHalfOpenState: 0, // the design names no half-open limit; resilience4j's default
+      halfOpenPermitLeaseMs: 2000, // the edge's per-try timeout for origin fetches
     });
   });
 
@@ -239,8 +241,8 @@ describe("circuit breaker: HALF_OPEN", () => {
     expect(cb.metrics().bufferedCalls).toBe(0);
   });
 
-  it("goes back to OPEN if the trials do not report within maxWaitDurationInHalfOpenState", async () => {
-    const { cb, clock, events } = await halfOpen();
+  it("opt-in maxWaitDurationInHalfOpenState: goes back to OPEN if the trials do not report in time", async () => {
+    const { cb, clock, events } = await halfOpen({ maxWaitDurationInHalfOpenState: 30_000 });
     for (let i = 0; i < 10; i++) cb.tryAcquirePermission();
     await clock.advance(30_000);
     expect(cb.state).toBe("OPEN");
