@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from "../shared/clock.ts";
 import { LatencyWindow } from "../shared/latency-window.ts";
 
 // Availability and latency of one dependency (Postgres or Redis) as observed by this isolate's real
@@ -21,17 +22,19 @@ export class DependencyHealth {
   private readonly probeEveryMs: number;
   // 15 s: long enough for a stable p99/median, short enough that a recovered dependency stops
   // holding the level up within seconds (the design names no window).
-  private readonly window = new LatencyWindow({ windowMs: 15_000, bucketMs: 1000 });
+  private readonly window: LatencyWindow;
   private failures = 0;
   private lastErr: string | null = null;
   private lastProbeAt = 0;
   private readonly now: () => number;
 
-  constructor(name: string, opts: { downAfterFailures?: number; probeEveryMs?: number; now?: () => number } = {}) {
+  constructor(name: string, opts: { downAfterFailures?: number; probeEveryMs?: number; now?: () => number; clock?: Clock } = {}) {
     this.name = name;
     this.downAfterFailures = opts.downAfterFailures ?? 2;
     this.probeEveryMs = opts.probeEveryMs ?? 1000;
-    this.now = opts.now ?? Date.now;
+    const clock = opts.clock ?? systemClock;
+    this.now = opts.now ?? (() => clock.now());
+    this.window = new LatencyWindow({ windowMs: 15_000, bucketMs: 1000, clock });
   }
 
   /**

@@ -177,6 +177,7 @@ export class DegradationController {
   #belowSince: number | null = null;
   #holdPeak: DegradationLevel = 0;
   #last: LevelDecision = { level: 0, reasons: [], forced: false, automaticLevel: 0 };
+  #lastSignals: DegradationSignals | null = null;
 
   constructor(opts: DegradationControllerOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -186,6 +187,7 @@ export class DegradationController {
 
   /** Feeds the current signals; returns the level to serve at. */
   update(signals: DegradationSignals): LevelDecision {
+    this.#lastSignals = signals;
     const raw = computeLevel({ ...signals, forcedLevel: null }, this.#thresholds);
     const now = this.#clock.now();
     if (raw.level >= this.#level) {
@@ -213,8 +215,13 @@ export class DegradationController {
     return this.#last;
   }
 
-  /** The last decision, without new signals. */
+  /**
+   * The level now, without new signals: the last signals judged again at the clock's time, so a step-down
+   * whose hold has run out completes even when no request brings new signals (a hold is clock time, not
+   * a number of updates). Signals are a snapshot: feed time-windowed ones (shared/latency-window.ts) so
+   * that what they report can itself age out.
+   */
   current(): LevelDecision {
-    return this.#last;
+    return this.#lastSignals ? this.update(this.#lastSignals) : this.#last;
   }
 }

@@ -7,6 +7,13 @@
 // lower edge: 1/32). A running total histogram is kept up to date as buckets enter and expire, so a
 // quantile walks 448 counters, not every bucket. The window covers between (n−1) and n buckets of
 // history, depending on where in the current bucket "now" falls.
+//
+// Samples age out by the clock, not by newer samples: every read first expires the buckets that fell out
+// of the window, so a quiet window empties on its own. The rule for levels computed from it: no samples in
+// the window → percentiles are null → the signal is unknown → nothing is degraded by latency
+// (shared/degradation.ts ignores a null p99, and one based on fewer than its minimum samples). A level
+// raised by a slow sample therefore ends at most one window after traffic stops, never "until the next
+// request".
 
 import { systemClock, type Clock } from "./clock.ts";
 

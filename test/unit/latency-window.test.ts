@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../shared/clock.ts";
+import { computeLevel } from "../../shared/degradation.ts";
 import { HISTOGRAM_COUNTERS, LatencyWindow } from "../../shared/latency-window.ts";
 
 // The sliding latency window behind "ML p99" and fyp_latency_p99_ms: bounded error, bounded memory, expiry.
@@ -107,5 +108,35 @@ describe("latency window: expiry", () => {
     w.record(3);
     w.reset();
     expect(w.count).toBe(0);
+  });
+});
+
+describe("latency window: a level computed from it cannot stick once traffic stops", () => {
+  /** The ML level the window alone calls for (DESIGN §3: p99 > 50 ms → 1; ≥ 20 samples to count). */
+  const mlLevel = (w: LatencyWindow) => computeLevel({ mlP99Ms: w.percentile(0.99), mlSamples: w.count }).level;
+
+  it("slow samples raise level 1; with no new samples it returns to 0 once they age out (no samples = unknown = not degraded)", async () => {
+    const clock = new FakeClock(0);
+    const w = new LatencyWindow({ clock, windowMs: 15_000, bucketMs: 1000 }); // the origin's windows
+    for (let i = 0; i < 25; i++) w.record(90);
+    expect(mlLevel(w)).toBe(1);
+    await clock.advance(14_000);
+    expect(mlLevel(w)).toBe(1); // still inside the window
+    await clock.advance(1000);
+    expect(w.snapshot()).toMatchObject({ count: 0, p99: null, p50: null });
+    expect(mlLevel(w)).toBe(0);
+    await clock.advance(3_600_000); // an hour of silence changes nothing
+    expect(mlLevel(w)).toBe(0);
+  });
+
+  it("sparse traffic (one sample every 8 s) never gathers the minimum samples, so one slow call cannot set a level", async () => {
+    const clock = new FakeClock(0);
+    const w = new LatencyWindow({ clock, windowMs: 15_000, bucketMs: 1000 });
+    for (let i = 0; i < 20; i++) {
+      w.record(i === 0 ? 900 : 5);
+      expect(w.count).toBeLessThanOrEqual(2);
+      expect(mlLevel(w)).toBe(0);
+      await clock.advance(8000);
+    }
   });
 });
