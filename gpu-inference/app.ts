@@ -6,7 +6,7 @@ import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import {
   EMBEDDING_DIM, candidatesToMatrix, decodeColumnar, parseRankRequest, type CandidateMatrix, type RankResponse,
 } from "../shared/rank-contract.ts";
-import { OverloadError, ShuttingDownError, type MicroBatcher } from "./batcher.ts";
+import { InvalidJobError, OverloadError, ShuttingDownError, type MicroBatcher } from "./batcher.ts";
 import type { RankingConfig } from "./config.ts";
 import { FaultSettingsSchema, type FaultInjector } from "./fault.ts";
 import type { ModelHolder } from "./model-holder.ts";
@@ -123,6 +123,7 @@ async function rank(c: Context, d: AppDeps): Promise<Response> {
   try {
     result = await d.batcher.submit({ user, video: m.embeddings, ctx: m.ctx, rows: m.ids.length });
   } catch (e) {
+    if (e instanceof InvalidJobError) return errorJson(c, 400, "invalid_request", e.message, e.field);
     if (e instanceof OverloadError) return errorJson(c, 503, "overloaded", e.message, undefined, 1);
     if (e instanceof ShuttingDownError) return errorJson(c, 503, "shutting_down", e.message, undefined, 1);
     console.error(`[rank] batch failed: ${(e as Error).message}`);

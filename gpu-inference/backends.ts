@@ -9,7 +9,7 @@ import path from "node:path";
 import * as ortNode from "onnxruntime-node";
 import { exportOnnx } from "./model/onnx-export.ts";
 import { zeroParams } from "./model/network.ts";
-import { CTX_DIM, EMBEDDING_DIM } from "../shared/rank-contract.ts";
+import { CTX_DIM, EMBEDDING_DIM, FEATURE_ABS_MAX } from "../shared/rank-contract.ts";
 import type { BackendKind } from "./config.ts";
 
 export type { BackendKind };
@@ -107,5 +107,48 @@ export async function probeBackend(o: BackendOptions): Promise<void> {
     if (Math.abs(r[0] - 0.5) > 1e-6) throw new BackendUnavailableError(`backend ${o.backend} probe returned ${r[0]}, expected 0.5`);
   } finally {
     await s.release();
+  }
+}
+
+/**
+ * Edge-of-range inputs for assertFiniteOutputs: zeros, every input at ±FEATURE_ABS_MAX, user and video
+ * at opposite signs, alternating signs. For a ReLU network the largest activations are reached at corners
+ * of the input box, so these are where an overflow would show.
+ */
+function extremeInputs(): ScoreInput {
+  const B = FEATURE_ABS_MAX;
+  const patterns: Array<(block: "user" | "video" | "ctx", i: number) => number> = [
+    () => 0,
+    () => B,
+    () => -B,
+    (b) => (b === "video" ? -B : B),
+    (b) => (b === "user" ? -B : B),
+    (_, i) => (i % 2 ? B : -B),
+    (_, i) => (i % 2 ? -B : B),
+    (b, i) => (b === "ctx" ? B : i % 3 ? B : -B),
+  ];
+  const rows = patterns.length;
+  const fill = (block: "user" | "video" | "ctx", dim: number) => {
+    const a = new Float32Array(rows * dim);
+    patterns.forEach((f, r) => {
+      for (let i = 0; i < dim; i++) a[r * dim + i] = f(block, i);
+    });
+    return a;
+  };
+  return { user: fill("user", EMBEDDING_DIM), video: fill("video", EMBEDDING_DIM), ctx: fill("ctx", CTX_DIM), rows };
+}
+
+/**
+ * Refuses a model that returns a non-finite or out-of-[0, 1] score at the edges of the accepted input
+ * range (a diverged training run, or weights large enough to overflow float32). The model holder calls it
+ * before a version goes live, so such a model is never served. Throws Error naming the row and value.
+ */
+export async function assertFiniteOutputs(s: Scorer): Promise<void> {
+  const input = extremeInputs();
+  const out = await s.run(input);
+  for (let r = 0; r < input.rows; r++) {
+    if (!(out[r] >= 0 && out[r] <= 1)) {
+      throw new Error(`model returned score ${out[r]} for probe row ${r} (inputs at ±${FEATURE_ABS_MAX}); refusing to serve it`);
+    }
   }
 }

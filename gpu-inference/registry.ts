@@ -49,6 +49,16 @@ function stampToMs(version: string): number | null {
   return Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(9, 11), +s.slice(11, 13), +s.slice(13, 15), +s.slice(15, 18));
 }
 
+/** Why a model's metrics make it unregistrable, or null when they are fine. */
+export function unregistrableMetric(meta: Pick<RegisterMeta, "auc" | "logloss" | "baseline_auc" | "baseline_logloss">): string | null {
+  for (const k of ["auc", "logloss"] as const) if (!Number.isFinite(meta[k])) return `${k} is ${meta[k]}, not a finite number`;
+  for (const k of ["baseline_auc", "baseline_logloss"] as const) {
+    const v = meta[k];
+    if (v !== null && !Number.isFinite(v)) return `${k} is ${v}, not a finite number`;
+  }
+  return null;
+}
+
 export class ModelRegistry {
   readonly dir: string;
 
@@ -87,8 +97,15 @@ export class ModelRegistry {
     return run;
   }
 
-  /** Stores the model, makes it current (unless makeCurrent=false) and prunes to the newest 30. */
+  /**
+   * Stores the model, makes it current (unless makeCurrent=false) and prunes to the newest 30.
+   * Rejects (RangeError, nothing written) a model whose held-out AUC or log-loss is not a finite number, or
+   * whose baseline figures are neither null nor finite: a NaN metric means training or evaluation saw
+   * non-finite data, and such a model must never become current. (JSON would also store NaN as null.)
+   */
   register(onnx: Uint8Array, meta: RegisterMeta, opts: { makeCurrent?: boolean; now?: Date } = {}): Promise<ModelMeta> {
+    const bad = unregistrableMetric(meta);
+    if (bad) return Promise.reject(new RangeError(`registry: ${bad}; not registering the model`));
     return this.exclusive(async () => {
       const m = await this.readManifest();
       const sha256 = createHash("sha256").update(onnx).digest("hex");

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createRankApp } from "./app.ts";
-import { createScorer, probeBackend } from "./backends.ts";
+import { assertFiniteOutputs, createScorer, probeBackend } from "./backends.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { rankingConfig, rankingConfigFromEnv, type RankingConfig } from "./config.ts";
 import { FaultInjector } from "./fault.ts";
@@ -44,7 +44,17 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
   });
   const holder = new ModelHolder(registry, {
     pollMs: config.modelPollMs,
-    load: (bytes) => createScorer(bytes, backendOpts),
+    // A model that overflows at the edge of the accepted input range is refused; the old one keeps serving.
+    load: async (bytes) => {
+      const scorer = await createScorer(bytes, backendOpts);
+      try {
+        await assertFiniteOutputs(scorer);
+      } catch (e) {
+        await scorer.release().catch(() => undefined);
+        throw e;
+      }
+      return scorer;
+    },
     log,
     onReload: (ok) => metrics.reloads.inc({ result: ok ? "ok" : "error" }),
   });
@@ -53,6 +63,10 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
     maxWaitMs: config.maxWaitMs,
     maxQueueRows: config.maxQueueRows,
     onBatch: (rows, ms) => metrics.observeBatch(rows, ms),
+    onNonFinite: (count) => {
+      metrics.nonFiniteScores.inc(undefined, count);
+      log(`model ${holder.meta?.version ?? "?"} returned ${count} non-finite score(s) for in-range inputs; served as 0`);
+    },
     run: async (batch) => {
       await fault.delay(); // chaos hook: "the model got slow" (0 by default)
       const lease = holder.acquire();

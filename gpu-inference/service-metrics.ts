@@ -22,6 +22,9 @@ export function createServiceMetrics(src: ServiceMetricsSources) {
   const batches = registry.add(new Counter("fyp_rank_batches_total", "session.run calls (micro-batches)"));
   const inferMs = registry.add(new Histogram("fyp_rank_infer_ms", "session.run time per batch (ms)", [0.5, 1, 2, 5, 10, 25, 50, 100, 250]));
   const reloads = registry.add(new Counter("fyp_model_reloads_total", "Model hot-reload attempts by result"));
+  const nonFiniteScores = registry.add(
+    new Counter("fyp_rank_nonfinite_scores_total", "Scores the model returned as NaN/Infinity for in-range inputs (served as 0)"),
+  );
   registry.add(new Gauge("fyp_latency_p99_ms", "p99 of rank latency over the last 60 s (HPA metric)", () => p99Window.quantile(0.99)));
   registry.add(new Gauge("fyp_rank_queue_rows", "Candidate rows waiting for a batch", src.queueRows));
   registry.add(new Gauge("fyp_rank_outstanding_rows", "Rows admitted and not yet answered (bounded by RANK_MAX_QUEUE_ROWS)", src.outstandingRows));
@@ -46,6 +49,7 @@ export function createServiceMetrics(src: ServiceMetricsSources) {
     requests,
     batches,
     reloads,
+    nonFiniteScores,
     observeRequest(status: number, ms: number): void {
       requests.inc({ status: String(status) });
       if (status === 200) {

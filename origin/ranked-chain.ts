@@ -8,7 +8,7 @@ import { type Chain, type ChainEntry, cachedRecommendations } from "./chains.ts"
 import type { RequestDeps } from "./context.ts";
 import { FeatureStore, type UserFeatures } from "./feature-store.ts";
 import { writeContext } from "./feed-items.ts";
-import { rank, type RankOutput } from "./ranking-client.ts";
+import { isRetryableRankingError, rank, type RankOutput } from "./ranking-client.ts";
 
 // A user's ranked chain: candidates → features → ranking service through the circuit breaker with the
 // seed's ML retry policy. When ranking cannot answer (breaker open, errors, timeouts) the fallbacks run
@@ -23,11 +23,14 @@ export async function timed<T>(t: Record<string, number>, name: string, f: () =>
 }
 
 /** Ranking call: the breaker around each try, retried per the seed's ML policy (1 retry, 20 ms ± 20%);
- * an open breaker is not retried (shared/retry.ts), that is its point. */
+ * an open breaker is not retried (shared/retry.ts), that is its point, nor is a permanent RankingError
+ * (the service refused the request itself, e.g. a 400): that goes straight to the fallback. */
 function rankGuarded(d: RequestDeps, input: Parameters<typeof rank>[1]): Promise<RankOutput> {
   const timeoutMs = d.cfg.RANK_TIMEOUT_MS ?? RETRY.mlInference.perTryTimeoutMs;
   const policy = { ...RETRY.mlInference, perTryTimeoutMs: timeoutMs };
-  return retry(() => d.signals.breaker.execute(() => d.signals.ml.observe(() => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET))), policy);
+  return retry(() => d.signals.breaker.execute(() => d.signals.ml.observe(() => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET))), policy, {
+    retryable: isRetryableRankingError,
+  });
 }
 
 async function fallbackChain(d: RequestDeps, user: UserFeatures, userKey: string, why: string): Promise<Chain> {

@@ -1,10 +1,19 @@
-import { f32ToBase64 } from "../shared/f32-base64.ts";
-import { EMBEDDING_DIM } from "../shared/db/schema.ts";
+import {
+  CTX_DIM, EMBEDDING_DIM, RankResponseSchema, describeBadFeature, encodeColumnar, findBadFeature,
+} from "../shared/rank-contract.ts";
+import { defaultRetryable } from "../shared/retry.ts";
 
 // HTTP client of the ranking service (gpu-inference/). Sends the compact columnar form: ids plus
 // base64 float32 blocks, so 5,000 candidates cost one small JSON parse on each side.
+//
+// Inputs are checked against the service's contract before anything is sent (shared/rank-contract.ts:
+// every feature finite and within ±FEATURE_ABS_MAX): a candidate whose features are corrupt (e.g. a
+// damaged feature-store entry) is left out rather than costing the user the whole ranked feed; a corrupt
+// user embedding cannot be ranked at all and fails permanently. A 4xx answer (other than 408/429) is
+// permanent too: the same request would be refused again, so the caller goes straight to its fallback
+// instead of retrying (isRetryableRankingError). Responses are validated: scores are finite in [0, 1].
 
-export const CTX_DIM = 4;
+export { CTX_DIM };
 
 export interface RankInput {
   userId: string;
@@ -17,21 +26,73 @@ export interface RankInput {
 export interface RankOutput {
   modelVersion: string;
   items: { id: string; score: number }[];
+  /** Candidates left out because a feature was not finite or out of range (ids, in input order). */
+  dropped: string[];
 }
 
 export class RankingError extends Error {
   readonly status: number;
-  constructor(message: string, status = 0) {
+  /** Retrying cannot help (the request was refused or could not be built): go to the fallback. */
+  readonly permanent: boolean;
+  constructor(message: string, status = 0, permanent = false) {
     super(message);
     this.status = status;
+    this.permanent = permanent;
   }
 }
 
+/** Retry predicate for ranking calls: shared/retry.ts's default, minus permanent RankingErrors. */
+export const isRetryableRankingError = (err: unknown): boolean =>
+  defaultRetryable(err) && !(err instanceof RankingError && err.permanent);
+
+/** Request-timeout and rate-limit answers may succeed on another try; every other 4xx will not. */
+const permanentStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
+
+/** Rows whose embedding or context holds a value the service would refuse; empty when all are fine. */
+function badRows(input: RankInput): Set<number> {
+  const bad = new Set<number>();
+  for (const [block, dim] of [[input.embeddings, EMBEDDING_DIM], [input.ctx, CTX_DIM]] as const) {
+    let from = 0;
+    for (let hit = findBadFeature(block, dim); hit; hit = findBadFeature(block.subarray(from), dim)) {
+      const row = hit.row + from / dim;
+      bad.add(row);
+      from = (row + 1) * dim;
+    }
+  }
+  return bad;
+}
+
+/** Input minus the rows in `drop` (a copy; the common case, no bad rows, never gets here). */
+function withoutRows(input: RankInput, drop: Set<number>): RankInput {
+  const keep = input.ids.map((_, i) => i).filter((i) => !drop.has(i));
+  const embeddings = new Float32Array(keep.length * EMBEDDING_DIM);
+  const ctx = new Float32Array(keep.length * CTX_DIM);
+  keep.forEach((i, k) => {
+    embeddings.set(input.embeddings.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM), k * EMBEDDING_DIM);
+    ctx.set(input.ctx.subarray(i * CTX_DIM, (i + 1) * CTX_DIM), k * CTX_DIM);
+  });
+  return { ...input, ids: keep.map((i) => input.ids[i]), embeddings, ctx };
+}
+
+/**
+ * Ranks `input.ids` for one user; resolves with the top `topK` (score desc) and the ids left out for bad
+ * features. Throws RankingError: permanent for a bad user embedding, block sizes that do not match the
+ * ids, a 4xx answer (except 408/429) or a malformed response; otherwise (network, timeout, 5xx) retryable.
+ */
 export async function rank(baseUrl: string, input: RankInput, timeoutMs: number, secret = ""): Promise<RankOutput> {
-  if (input.embeddings.length !== input.ids.length * EMBEDDING_DIM) throw new RankingError("embedding block size mismatch");
+  const n = input.ids.length;
+  if (input.embeddings.length !== n * EMBEDDING_DIM) throw new RankingError("embedding block size mismatch", 0, true);
+  if (input.ctx.length !== n * CTX_DIM) throw new RankingError("context block size mismatch", 0, true);
+  const userBad = input.userEmb.length === EMBEDDING_DIM ? findBadFeature(input.userEmb, EMBEDDING_DIM) : { row: 0, col: input.userEmb.length, value: NaN };
+  if (userBad) throw new RankingError(`user embedding not rankable: ${describeBadFeature(userBad)}`, 0, true);
+  const bad = badRows(input);
+  const sent = bad.size ? withoutRows(input, bad) : input;
+  const dropped = bad.size ? input.ids.filter((_, i) => bad.has(i)) : [];
+  if (dropped.length) console.warn(`ranking: left out ${dropped.length} candidate(s) with non-finite or out-of-range features (${dropped.slice(0, 5).join(", ")})`);
+
   const body = JSON.stringify({
     user: { id: input.userId, embedding: Array.from(input.userEmb) },
-    columnar: { ids: input.ids, embeddings: f32ToBase64(input.embeddings), ctx: f32ToBase64(input.ctx) },
+    columnar: encodeColumnar({ ids: sent.ids, embeddings: sent.embeddings, ctx: sent.ctx }),
     top_k: input.topK,
   });
   let res: Response;
@@ -46,9 +107,14 @@ export async function rank(baseUrl: string, input: RankInput, timeoutMs: number,
     throw new RankingError(`ranking call failed: ${(e as Error).name === "TimeoutError" ? "timeout" : (e as Error).message}`);
   }
   if (!res.ok) {
-    await res.body?.cancel();
-    throw new RankingError(`ranking service answered ${res.status}`, res.status);
+    // The error body names the refused field; worth a log line when the request itself was wrong.
+    const detail = permanentStatus(res.status) ? await res.text().catch(() => "") : (await res.body?.cancel(), "");
+    throw new RankingError(`ranking service answered ${res.status}${detail ? `: ${detail.slice(0, 300)}` : ""}`, res.status, permanentStatus(res.status));
   }
-  const out = (await res.json()) as { model_version: string; items: { id: string; score: number }[] };
-  return { modelVersion: out.model_version, items: out.items };
+  const parsed = RankResponseSchema.safeParse(await res.json().catch(() => undefined));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RankingError(`malformed ranking response at ${issue.path.join(".") || "body"}: ${issue.message}`, res.status, true);
+  }
+  return { modelVersion: parsed.data.model_version, items: parsed.data.items.map((it) => ({ id: String(it.id), score: it.score })), dropped };
 }

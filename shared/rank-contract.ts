@@ -4,6 +4,9 @@
 // Model inputs per candidate row: user embedding (16), video embedding (16), context (4):
 //   ctx = [log1p(views)/15, likes/(views+1), followedAuthor 0|1, exp(-age_days/7)]
 // `contextFeatures` is the one place that formula lives, so training and serving cannot drift.
+//
+// Every model input is a finite number in [-FEATURE_ABS_MAX, FEATURE_ABS_MAX]; the schemas, the columnar
+// decoder, the service's batcher and the origin's client all check that one bound (see FEATURE_ABS_MAX).
 import { z } from "zod";
 import { f32ToBase64, tryBase64ToF32 } from "./f32-base64.ts";
 
@@ -11,13 +14,67 @@ export const EMBEDDING_DIM = 16;
 export const CTX_DIM = 4;
 export const MAX_CANDIDATES = 10_000;
 
-export function contextFeatures(views: number, likes: number, followedAuthor: boolean, ageDays: number): [number, number, number, number] {
-  const v = Math.max(0, views);
-  return [Math.log1p(v) / 15, Math.max(0, likes) / (v + 1), followedAuthor ? 1 : 0, Math.exp(-Math.max(0, ageDays) / 7)];
+/**
+ * Largest |value| of any model input (user or video embedding component, context feature).
+ *
+ * Source: the training data. Embeddings are unit vectors, so every component is in [-1, 1]
+ * (scripts/seed/generate.ts, gpu-inference/train/synthetic.ts); context features are in [0, 2.45]
+ * (contextFeatures below keeps them there). 8 leaves room for callers whose embeddings are not quite
+ * normalised; a value beyond it is corrupt data, not a feature. The bound is also what keeps the model's
+ * float32 arithmetic finite: 1e38 inputs overflowed to ±Infinity inside the network and came back as a
+ * NaN score (JSON null) that sorted first. publishModel refuses weights whose worst-case logit over
+ * [-8, 8]^52 is not finite (gpu-inference/model/network.ts maxAbsLogit).
+ */
+export const FEATURE_ABS_MAX = 8;
+const FEATURE_RANGE = `a finite number in [-${FEATURE_ABS_MAX}, ${FEATURE_ABS_MAX}]`;
+
+/** True for a finite number within ±FEATURE_ABS_MAX (false for NaN, ±Infinity and non-numbers). */
+export const isFeatureValue = (v: unknown): v is number =>
+  typeof v === "number" && v >= -FEATURE_ABS_MAX && v <= FEATURE_ABS_MAX;
+
+/** Where a packed block (rows × dim, row-major) first breaks the feature range. */
+export interface BadFeature {
+  row: number;
+  col: number;
+  value: number;
 }
 
-const finite = z.number(); // zod 4 rejects NaN and ±Infinity itself
-const vec = (n: number) => z.array(finite).length(n);
+/** Scans a packed block for the first value that is not isFeatureValue; null when all are fine. ~0.1 ms for 5,000 × 20. */
+export function findBadFeature(block: ArrayLike<number>, dim: number): BadFeature | null {
+  for (let i = 0; i < block.length; i++) {
+    const v = block[i];
+    // Written as the negation so NaN (every comparison false) is caught too.
+    if (!(v >= -FEATURE_ABS_MAX && v <= FEATURE_ABS_MAX)) return { row: Math.floor(i / dim), col: i % dim, value: v };
+  }
+  return null;
+}
+
+/** Human-readable reason for a BadFeature, used in 400 messages on both sides. */
+export const describeBadFeature = (b: BadFeature): string =>
+  `row ${b.row}, value ${b.col} is ${b.value}: every model input must be ${FEATURE_RANGE}`;
+
+// Clamps a raw count/age into a finite, non-negative number: a corrupted counter (NaN, negative, 1e300)
+// must yield an in-range feature, not a NaN or a 47 (log1p(1e300)/15).
+const count = (x: number) => (x > 0 ? Math.min(x, Number.MAX_SAFE_INTEGER) : 0); // NaN → 0
+
+/**
+ * The 4 context features of one (user, video) pair, each in [0, 2.45]:
+ * [log1p(views)/15, min(1, likes/(views+1)), followedAuthor 0|1, exp(-age_days/7)].
+ * Inputs are clamped first (NaN, negative → 0; views/likes ≤ 2^53; NaN age → 0 days), so any input gives
+ * finite features within FEATURE_ABS_MAX. Training (train/db-source.ts, train/synthetic.ts) and serving
+ * (origin/feed-items.ts) both call this.
+ */
+export function contextFeatures(views: number, likes: number, followedAuthor: boolean, ageDays: number): [number, number, number, number] {
+  const v = count(views);
+  return [Math.log1p(v) / 15, Math.min(1, count(likes) / (v + 1)), followedAuthor ? 1 : 0, Math.exp(-count(ageDays) / 7)];
+}
+
+// zod 4 rejects NaN and ±Infinity by itself; the bound adds the range (1e38 is finite but poisons the model).
+export const FeatureValueSchema = z
+  .number({ error: `must be ${FEATURE_RANGE}` })
+  .min(-FEATURE_ABS_MAX, { error: `must be ${FEATURE_RANGE}` })
+  .max(FEATURE_ABS_MAX, { error: `must be ${FEATURE_RANGE}` });
+const vec = (n: number) => z.array(FeatureValueSchema).length(n);
 
 // Ids are opaque to the service and echoed back as sent: the origin sends numeric video ids, other
 // callers strings. A JSON number id must be a safe integer so it round-trips exactly.
@@ -52,7 +109,8 @@ export const RankRequestSchema = z
     }
   });
 
-export const RankItemSchema = z.object({ id: RankIdSchema, score: z.number() });
+/** score: engagement probability in [0, 1], always a finite number (never null/NaN; see gpu-inference/batcher.ts). */
+export const RankItemSchema = z.object({ id: RankIdSchema, score: z.number().min(0).max(1) });
 export const RankResponseSchema = z.object({
   model_version: z.string(),
   items: z.array(RankItemSchema),
@@ -87,7 +145,11 @@ export function encodeColumnar(m: CandidateMatrix): RankColumnar {
 
 export type DecodeResult = { ok: true; value: CandidateMatrix } | { ok: false; field: string; message: string };
 
-/** Decodes and checks the columnar form; failures name the offending field for a 400 response. */
+/**
+ * Decodes and checks the columnar form: valid base64, ids.length × dim float32 values, each a feature value
+ * (finite, |x| ≤ FEATURE_ABS_MAX). Failures name the field (`columnar.embeddings` / `columnar.ctx`) and,
+ * in the message, the row and value index, for a 400 response.
+ */
 export function decodeColumnar(c: RankColumnar): DecodeResult {
   const n = c.ids.length;
   const cols = [
@@ -101,9 +163,8 @@ export function decodeColumnar(c: RankColumnar): DecodeResult {
     if (f.length !== n * dim) {
       return { ok: false, field: `columnar.${name}`, message: `expected ${n * dim} float32 values (ids.length × ${dim}), got ${f.length}` };
     }
-    for (let i = 0; i < f.length; i++) {
-      if (!Number.isFinite(f[i])) return { ok: false, field: `columnar.${name}`, message: `value ${i} is not finite` };
-    }
+    const bad = findBadFeature(f, dim);
+    if (bad) return { ok: false, field: `columnar.${name}`, message: describeBadFeature(bad) };
     decoded.push(f);
   }
   return { ok: true, value: { ids: c.ids, embeddings: decoded[0], ctx: decoded[1] } };
@@ -129,10 +190,7 @@ export function candidatesToMatrix(rows: RankCandidate[]): CandidateMatrix {
 // the full zod parse runs, so the error (and its field path) always comes from the schema.
 const isVec = (a: unknown, n: number): boolean => {
   if (!Array.isArray(a) || a.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    const v = a[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) return false;
-  }
+  for (let i = 0; i < n; i++) if (!isFeatureValue(a[i])) return false;
   return true;
 };
 const isId = (s: unknown) =>

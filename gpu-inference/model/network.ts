@@ -100,6 +100,41 @@ export function forwardRow(p: NetParams, user: Float32Array, video: Float32Array
 
 export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** True when every parameter is a finite number. */
+export function paramsFinite(p: NetParams): boolean {
+  for (const k of PARAM_NAMES) for (const v of p[k]) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+/**
+ * Worst-case |pre-activation| anywhere in the network (the logit included) over all inputs with every
+ * embedding component and context feature in [-inputAbsMax, inputAbsMax], by interval arithmetic layer by
+ * layer (features: |user|, |video|, |ctx| ≤ B and |user⊙video| ≤ B²). Infinity when that exceeds float32's
+ * range, i.e. when onnxruntime's float32 arithmetic could overflow to ±Infinity and turn a score into NaN.
+ * Below FLOAT32_MAX every score of the exported model is finite for every in-range input.
+ */
+export function maxAbsActivation(p: NetParams, inputAbsMax: number): number {
+  if (!paramsFinite(p)) return Infinity;
+  const B = inputAbsMax;
+  const x = new Float64Array(FEATURE_DIM).fill(B);
+  for (let d = 0; d < EMBEDDING_DIM; d++) x[2 * EMBEDDING_DIM + d] = B * B;
+  let worst = 0;
+  const layer = (inp: Float64Array, w: Float32Array, b: Float32Array, nOut: number): Float64Array => {
+    const out = new Float64Array(nOut);
+    for (let j = 0; j < nOut; j++) {
+      let s = Math.abs(b[j]);
+      for (let i = 0; i < inp.length; i++) s += inp[i] * Math.abs(w[i * nOut + j]);
+      out[j] = s;
+      worst = Math.max(worst, s);
+    }
+    return out; // also an upper bound of relu(out) ≥ 0
+  };
+  layer(layer(layer(x, p.w1, p.b1, HIDDEN1), p.w2, p.b2, HIDDEN2), p.w3, p.b3, 1);
+  return worst < FLOAT32_MAX ? worst : Infinity;
+}
+
 /** Engagement probabilities for n rows (the reference the ONNX export is checked against). */
 export function predict(p: NetParams, user: Float32Array, video: Float32Array, ctx: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n);

@@ -4,14 +4,16 @@
 //   node gpu-inference/train/cli.ts [--pg-port 54329] [--pg-host 127.0.0.1] [--regions us,eu,apac]
 //                                   [--epochs N] [--seed 42] [--model-dir DIR]
 //
-// Exit codes: 0 registered · 1 data/IO problem (unreachable or empty DB…) · 2 the model does not beat the
-// popularity baseline's AUC (nothing is registered: a worse model must never become current).
+// Exit codes: 0 registered · 1 data/IO problem (unreachable or empty DB…) or training diverged · 2 the
+// model does not beat the popularity baseline's AUC, or a held-out metric is not finite (nothing is
+// registered: a worse or NaN model must never become current).
 import { parseArgs } from "node:util";
 import { localPorts } from "../../shared/local-ports.ts";
-import { DEFAULT_MODEL_DIR, ModelRegistry } from "../registry.ts";
+import { DEFAULT_MODEL_DIR, ModelRegistry, unregistrableMetric } from "../registry.ts";
 import { LABEL_RULE, TrainingDataError, loadDataset } from "./db-source.ts";
 import { formatReport, trainAndEvaluate } from "./pipeline.ts";
-import { publishModel } from "./publish.ts";
+import { UnpublishableModelError, publishModel } from "./publish.ts";
+import { TrainingDivergedError } from "./trainer.ts";
 
 const USAGE = `usage: node gpu-inference/train/cli.ts [--pg-port N] [--pg-host H] [--regions us,eu,apac]
        [--epochs N] [--seed N] [--model-dir DIR]`;
@@ -71,6 +73,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   log(formatReport(report));
   log("");
 
+  const badMetric = unregistrableMetric(report);
+  if (badMetric) {
+    console.error(`[train] ${badMetric}; not registering it`);
+    return 2;
+  }
   if (!(report.auc > report.baseline_auc)) {
     console.error(
       `[train] model AUC ${report.auc.toFixed(4)} does not beat the popularity baseline ${report.baseline_auc.toFixed(4)}; not registering it`,
@@ -93,7 +100,10 @@ if (import.meta.main) {
       // Operator-facing failures print one clear line; anything else keeps its stack for debugging.
       const code = (e as { code?: string }).code ?? "";
       if (code.startsWith("ERR_PARSE_ARGS")) console.error(`[train] ${(e as Error).message}\n${USAGE}`);
-      else console.error(`[train] failed: ${e instanceof TrainingDataError ? e.message : ((e as Error).stack ?? String(e))}`);
+      else {
+        const plain = e instanceof TrainingDataError || e instanceof TrainingDivergedError || e instanceof UnpublishableModelError;
+        console.error(`[train] failed: ${plain ? (e as Error).message : ((e as Error).stack ?? String(e))}`);
+      }
       process.exit(1);
     },
   );

@@ -1,7 +1,7 @@
 // Training examples in tensor layout: row i is user[i*16..], video[i*16..], ctx[i*4..], label[i].
 // `ts` (ms since epoch of the interaction) is optional; when present the held-out split is by time, which is
 // the honest one for a recommender (train on the past, evaluate on the future).
-import { CTX_DIM, EMBEDDING_DIM } from "../../shared/rank-contract.ts";
+import { CTX_DIM, EMBEDDING_DIM, describeBadFeature, findBadFeature } from "../../shared/rank-contract.ts";
 import { createRng, shuffle } from "./rng.ts";
 
 export interface Dataset {
@@ -25,12 +25,26 @@ export function allocDataset(n: number, withTs: boolean): Dataset {
   };
 }
 
+/**
+ * Checks what training needs: consistent column lengths, every feature a serving-valid value (finite,
+ * |x| ≤ FEATURE_ABS_MAX — the same bound the ranking service accepts, shared/rank-contract.ts), labels 0|1
+ * and finite times. Throws RangeError naming the column and row: one NaN feature makes every gradient NaN,
+ * and the trained model's weights with it.
+ */
 export function assertDataset(d: Dataset): void {
   const n = d.label.length;
   if (d.user.length !== n * EMBEDDING_DIM || d.video.length !== n * EMBEDDING_DIM || d.ctx.length !== n * CTX_DIM) {
     throw new RangeError(`dataset: inconsistent column lengths for ${n} rows`);
   }
   if (d.ts && d.ts.length !== n) throw new RangeError("dataset: ts length mismatch");
+  for (const [name, block, dim] of [["user", d.user, EMBEDDING_DIM], ["video", d.video, EMBEDDING_DIM], ["ctx", d.ctx, CTX_DIM]] as const) {
+    const bad = findBadFeature(block, dim);
+    if (bad) throw new RangeError(`dataset: ${name} ${describeBadFeature(bad)}`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (d.label[i] > 1) throw new RangeError(`dataset: label of row ${i} is ${d.label[i]}, expected 0 or 1`);
+    if (d.ts && !Number.isFinite(d.ts[i])) throw new RangeError(`dataset: ts of row ${i} is ${d.ts[i]}, not finite`);
+  }
 }
 
 export function subset(d: Dataset, idx: ArrayLike<number>): Dataset {

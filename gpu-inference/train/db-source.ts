@@ -14,7 +14,7 @@
 // Users, follows and interactions live only in a user's home region, so every region is read; the video
 // catalog is replicated, so each video is kept once.
 import pg from "pg";
-import { CTX_DIM, EMBEDDING_DIM, contextFeatures } from "../../shared/rank-contract.ts";
+import { CTX_DIM, EMBEDDING_DIM, contextFeatures, isFeatureValue } from "../../shared/rank-contract.ts";
 import { allocDataset, type Dataset } from "./dataset.ts";
 
 export const LONG_WATCH_FRACTION = 0.5;
@@ -131,8 +131,9 @@ async function readRegion(o: DbSourceOptions, region: string, videos: Map<string
   }
 }
 
+/** An embedding the ranking service would accept: 16 finite values within ±FEATURE_ABS_MAX. */
 function validEmbedding(e: unknown): e is number[] {
-  return Array.isArray(e) && e.length === EMBEDDING_DIM && e.every((x) => typeof x === "number" && Number.isFinite(x));
+  return Array.isArray(e) && e.length === EMBEDDING_DIM && e.every(isFeatureValue);
 }
 
 /** Reads every region and returns the examples in tensor layout, with their time window. */
@@ -147,7 +148,11 @@ export async function loadDataset(o: DbSourceOptions): Promise<DbDataset> {
     perRegion[r] = rows.length;
     for (const x of rows) all.push(x);
   }
-  const usable = all.filter((x) => validEmbedding(x.user) && validEmbedding(x.video.emb));
+  // Rows with a corrupt embedding (wrong length, NaN, out of range) are dropped, not trained on: one NaN
+  // would turn every weight NaN. Context features come from contextFeatures, which clamps its inputs, and
+  // the time from Postgres, so those are always finite; assertDataset checks all of it again.
+  const usable = all.filter((x) => validEmbedding(x.user) && validEmbedding(x.video.emb) && Number.isFinite(x.ts));
+  if (usable.length < all.length) o.log?.(`  dropped ${all.length - usable.length} impressions with a corrupt embedding or time`);
   if (usable.length === 0) {
     throw new TrainingDataError(
       `no labelled interactions in ${regions.map((r) => `fyp_${r}`).join(", ")} on port ${o.port} — seed data first (npm start or npm run seed)`,

@@ -1,7 +1,8 @@
 // Export a trained network to ONNX and register it as a new version. One place for "what metadata a
 // version carries", shared by the training CLI and the quick synthetic models of tests/bench.
+import { FEATURE_ABS_MAX } from "../../shared/rank-contract.ts";
 import { exportOnnx } from "../model/onnx-export.ts";
-import type { NetParams } from "../model/network.ts";
+import { maxAbsActivation, paramsFinite, type NetParams } from "../model/network.ts";
 import { ModelRegistry, type ModelMeta } from "../registry.ts";
 import type { EvalReport } from "./pipeline.ts";
 
@@ -11,7 +12,21 @@ export interface PublishOptions {
   makeCurrent?: boolean;
 }
 
-export function publishModel(dir: string, params: NetParams, report: EvalReport, o: PublishOptions): Promise<ModelMeta> {
+/** A model that must not be registered: non-finite weights, or weights that can overflow float32. */
+export class UnpublishableModelError extends Error {
+  override name = "UnpublishableModelError";
+}
+
+/**
+ * Exports and registers a trained model. Rejects (UnpublishableModelError) weights that are not finite or
+ * whose worst-case activation over the accepted input range (|x| ≤ FEATURE_ABS_MAX) overflows float32;
+ * the registry itself refuses non-finite AUC/log-loss (ModelRegistry.register).
+ */
+export async function publishModel(dir: string, params: NetParams, report: EvalReport, o: PublishOptions): Promise<ModelMeta> {
+  if (!paramsFinite(params)) throw new UnpublishableModelError("model weights contain NaN/Infinity (training diverged); not registering it");
+  if (!Number.isFinite(maxAbsActivation(params, FEATURE_ABS_MAX))) {
+    throw new UnpublishableModelError(`model weights can overflow float32 for inputs within ±${FEATURE_ABS_MAX}; not registering it`);
+  }
   // The same facts go into the ONNX metadata_props, so a model file copied out of the registry still
   // says where it came from.
   const props: Record<string, string> = {

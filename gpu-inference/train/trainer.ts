@@ -4,7 +4,7 @@ import {
   FEATURE_DIM, HIDDEN1, HIDDEN2, PARAM_NAMES, forwardRow, initParams, newActivations, sigmoid, zeroParams,
   type NetParams,
 } from "../model/network.ts";
-import { datasetSize, type Dataset } from "./dataset.ts";
+import { assertDataset, datasetSize, type Dataset } from "./dataset.ts";
 import { createRng, shuffle } from "./rng.ts";
 
 export interface TrainOptions {
@@ -25,8 +25,18 @@ function zeroGrads(): Grads {
   return g;
 }
 
-/** Trains from a fresh init and returns the parameters. */
+/** Training produced a non-finite loss (diverged); nothing it produced may be registered. */
+export class TrainingDivergedError extends Error {
+  override name = "TrainingDivergedError";
+}
+
+/**
+ * Trains from a fresh init and returns the parameters. Throws TrainingDivergedError as soon as an epoch's
+ * mean loss is not finite (inputs are checked by holdoutSplit/assertDataset, so this is a learning-rate or
+ * numeric blow-up), rather than returning NaN weights.
+ */
 export function train(d: Dataset, opts: TrainOptions = {}): NetParams {
+  assertDataset(d);
   const epochs = opts.epochs ?? 12;
   const batchSize = opts.batchSize ?? 128;
   const lr = opts.learningRate ?? 3e-3;
@@ -99,6 +109,7 @@ export function train(d: Dataset, opts: TrainOptions = {}): NetParams {
         }
       }
     }
+    if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(`training diverged: epoch ${epoch + 1} loss is ${lossSum / n}`);
     opts.onEpoch?.(epoch, lossSum / n);
   }
   return p;
