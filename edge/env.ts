@@ -27,6 +27,8 @@ export interface EdgeBindings {
   CLIENT_RATE_LIMIT?: string;
   /** Upper bound of the events consumer's retry delay (s); tests shrink it. */
   EVENTS_MAX_RETRY_DELAY_S?: string;
+  /** Deliveries of one events message before it is parked as a dead letter (default 100 = max_retries). */
+  EVENTS_MAX_DELIVERY_ATTEMPTS?: string;
   /** RegionHealth timings (ms / counts); see edge/region-health-config.ts. */
   HEALTH_PROBE_INTERVAL_MS?: string;
   HEALTH_PROBE_TIMEOUT_MS?: string;
@@ -34,6 +36,8 @@ export interface EdgeBindings {
   HEALTH_ANTI_FLAP_MS?: string;
   HEALTH_RECOVERY_WEIGHT?: string;
   HEALTH_FULL_WEIGHT_AFTER_MS?: string;
+  /** Where region_down / region_recovered alerts are POSTed (edge/alert-webhook.ts); empty = recorded only. */
+  ALERT_WEBHOOK_URL?: string;
   /** Session tokens: longest accepted lifetime (s, default 604800 = 7 days) and clock skew (s, default 60). */
   SESSION_MAX_LIFETIME_S?: string;
   SESSION_CLOCK_SKEW_S?: string;

@@ -1,4 +1,7 @@
 import { REGION_VALUES, type Region } from "../shared/regions.ts";
+import {
+  newIncident, normalizeIncident, queueAlert, recordAlertResult, type AlertPayload, type AlertResult, type AlertType, type Incident,
+} from "./incident.ts";
 import type { HealthTimings } from "./region-health-config.ts";
 
 // Region failover as a pure state machine (DESIGN.md §3 "Regions"). No I/O and no clock: every event
@@ -10,6 +13,11 @@ import type { HealthTimings } from "./region-health-config.ts";
 //      └──────────────┴──────────────────────────────┘                                     ↓
 //      └──────────── clean for fullWeightAfterMs (incident resolved) ───────────────── recovering
 //                                                                    removed ←fail─────────┘
+//
+// Removal opens an incident (status investigating) and asks for a `region_down` alert; full weight
+// resolves it and asks for `region_recovered` (edge/incident.ts). "Clean" counts both probes and request
+// errors: a `request_error` (an edge → origin call that failed while the region was recovering) restarts
+// the error-free timer without removing the region again (a failed probe does remove it).
 //
 // Manual drain is an overlay, not a health state: a drained region has weight 0 until restored, while
 // its probes keep driving the health machine so that a restore lands on its true state.
@@ -35,24 +43,11 @@ export interface RegionRecord {
   recoveringSince: number | null;
   /** The open incident while removed/recovering. */
   incidentId: string | null;
+  /** Latest request error reported while recovering (restarts the error-free timer). */
+  lastRequestErrorAt: number | null;
 }
 
-export interface Incident {
-  id: string;
-  region: Region;
-  status: "open" | "resolved";
-  /** First failed probe of the streak that led to the removal. */
-  detected_at: number;
-  /** Failure threshold reached; anti-flap wait started. */
-  threshold_at: number;
-  /** Incidents are opened when the region is removed (a flap cancelled during anti-flap is not one). */
-  opened_at: number;
-  removed_at: number;
-  /** Latest re-add at recovery weight (a failure while recovering removes the region again). */
-  recovering_at: number | null;
-  resolved_at: number | null;
-  last_error: string | null;
-}
+export type { AlertPayload, Incident } from "./incident.ts";
 
 export interface HealthEvent {
   at: number;
@@ -75,7 +70,11 @@ export type MachineEvent =
   | { type: "probe_ok"; region: Region; at: number; latencyMs?: number }
   | { type: "probe_fail"; region: Region; at: number; latencyMs?: number; error?: string }
   | { type: "tick"; at: number }
-  | { type: "drain" | "restore"; region: Region; at: number };
+  | { type: "drain" | "restore"; region: Region; at: number }
+  /** An edge → origin request failed (5xx, timeout); only matters while the region is recovering. */
+  | { type: "request_error"; region: Region; at: number; error?: string }
+  /** What became of an alert the machine asked for (edge/region-health.ts delivers them). */
+  | ({ type: "alert_result"; at: number } & AlertResult);
 
 export const MAX_EVENTS = 200;
 export const MAX_INCIDENTS = 50;
@@ -84,6 +83,7 @@ export function initialState(at: number): MachineState {
   const rec = (): RegionRecord => ({
     health: "healthy", drained: false, consecutiveFailures: 0, lastProbeAt: null, lastOkAt: null, lastError: null,
     latencyMs: null, since: at, failingSince: null, thresholdAt: null, recoveringSince: null, incidentId: null,
+    lastRequestErrorAt: null,
   });
   return { regions: { us: rec(), eu: rec(), apac: rec() }, incidents: [], events: [], updatedAt: at };
 }
@@ -114,6 +114,7 @@ interface Ctx {
   s: MachineState;
   cfg: MachineConfig;
   emitted: HealthEvent[];
+  alerts: AlertPayload[];
 }
 
 function emit(c: Ctx, region: Region, from: RoutingState, at: number, reason: string): void {
@@ -136,17 +137,23 @@ function incident(c: Ctx, region: Region): Incident | undefined {
   return id ? c.s.incidents.find((i) => i.id === id) : undefined;
 }
 
+function alert(c: Ctx, inc: Incident, type: AlertType, at: number): void {
+  c.alerts.push(queueAlert(inc, type, at));
+}
+
 function remove(c: Ctx, region: Region, at: number, reason: string): void {
   const r = c.s.regions[region];
   r.recoveringSince = null;
   const open = incident(c, region);
-  if (open) open.last_error = r.lastError;
-  else {
+  if (open) {
+    // Removed again while recovering: same incident, on-call was already paged for it.
+    open.last_error = r.lastError;
+    open.removed_at = at;
+  } else {
     r.incidentId = `inc-${region}-${at.toString(36)}-${c.s.incidents.length}`;
-    c.s.incidents.push({
-      id: r.incidentId, region, status: "open", detected_at: r.failingSince ?? at, threshold_at: r.thresholdAt ?? at,
-      opened_at: at, removed_at: at, recovering_at: null, resolved_at: null, last_error: r.lastError,
-    });
+    const inc = newIncident(r.incidentId, region, at, r);
+    c.s.incidents.push(inc);
+    alert(c, inc, "region_down", at);
   }
   move(c, region, "removed", at, reason);
 }
@@ -162,9 +169,10 @@ function deadlines(c: Ctx, region: Region, at: number): void {
     if (inc) {
       inc.status = "resolved";
       inc.resolved_at = at;
+      alert(c, inc, "region_recovered", at);
     }
     r.recoveringSince = null;
-    move(c, region, "healthy", at, `no failure for ${c.cfg.fullWeightAfterMs} ms at recovery weight: full weight, incident resolved`);
+    move(c, region, "healthy", at, `no error for ${c.cfg.fullWeightAfterMs} ms at recovery weight: full weight, incident resolved`);
     r.incidentId = null;
   }
 }
@@ -208,6 +216,21 @@ function probeOk(c: Ctx, region: Region, at: number, latencyMs: number | null): 
   }
 }
 
+// A request error restarts the recovery ramp's error-free timer; ignored in every other state (probes
+// alone decide removal) and when it happened before the current ramp began (a late report).
+function requestError(c: Ctx, region: Region, at: number, error: string | undefined): void {
+  const r = c.s.regions[region];
+  if (r.health !== "recovering" || r.recoveringSince === null || at < r.recoveringSince) return;
+  r.recoveringSince = at;
+  r.lastRequestErrorAt = at;
+  const inc = incident(c, region);
+  if (inc) {
+    inc.request_errors++;
+    inc.last_request_error_at = at;
+    if (error) inc.last_error = error;
+  }
+}
+
 function trim(s: MachineState): void {
   if (s.events.length > MAX_EVENTS) s.events = s.events.slice(-MAX_EVENTS);
   // Drop the oldest resolved incidents first: an open one must stay while its region is out.
@@ -217,9 +240,23 @@ function trim(s: MachineState): void {
   }
 }
 
-/** Applies one event; returns the next state (the input is not modified) and the transitions it caused. */
-export function step(state: MachineState, event: MachineEvent, cfg: MachineConfig): { state: MachineState; emitted: HealthEvent[] } {
-  const c: Ctx = { s: structuredClone(state), cfg, emitted: [] };
+/** True when a request error for `region` at `at` would change anything (the DO skips the write otherwise). */
+export function countsRequestError(s: MachineState, region: Region, at: number): boolean {
+  const r = s.regions[region];
+  return r.health === "recovering" && r.recoveringSince !== null && at >= r.recoveringSince;
+}
+
+export interface StepResult {
+  state: MachineState;
+  /** Transitions, in order (also appended to state.events). */
+  emitted: HealthEvent[];
+  /** Webhook bodies to deliver (already recorded as pending on their incident). */
+  alerts: AlertPayload[];
+}
+
+/** Applies one event; returns the next state (the input is not modified), the transitions and alerts it caused. */
+export function step(state: MachineState, event: MachineEvent, cfg: MachineConfig): StepResult {
+  const c: Ctx = { s: structuredClone(state), cfg, emitted: [], alerts: [] };
   const { at } = event;
   switch (event.type) {
     case "probe_fail":
@@ -244,49 +281,25 @@ export function step(state: MachineState, event: MachineEvent, cfg: MachineConfi
       }
       break;
     }
+    case "request_error":
+      requestError(c, event.region, at, event.error);
+      deadlines(c, event.region, at);
+      break;
+    case "alert_result": {
+      const inc = c.s.incidents.find((i) => i.id === event.incident_id);
+      if (inc) recordAlertResult(inc, event, at);
+      break;
+    }
   }
   c.s.events.push(...c.emitted);
   c.s.updatedAt = Math.max(c.s.updatedAt, at);
   trim(c.s);
-  return { state: c.s, emitted: c.emitted };
+  return { state: c.s, emitted: c.emitted, alerts: c.alerts };
 }
 
-export interface RegionSnapshot {
-  state: RoutingState;
-  health: HealthState;
-  drained: boolean;
-  /** Capacity weight in [0, 1] (edge/routing.ts reads this). */
-  weight: number;
-  /** The region's share of traffic after renormalising over the regions in rotation (reweight). */
-  share: number;
-  consecutiveFailures: number;
-  lastProbeAt: number | null;
-  lastOkAt: number | null;
-  lastError: string | null;
-  latencyMs: number | null;
-  since: number;
-}
-
-export interface HealthSnapshot {
-  regions: Record<Region, RegionSnapshot>;
-  level: number;
-  levels: Record<Region, number>;
-  incidents: Incident[];
-  events: HealthEvent[];
-  updatedAt: number;
-}
-
-export function snapshotOf(s: MachineState, cfg: Pick<MachineConfig, "recoveryWeight">): HealthSnapshot {
-  const total = REGION_VALUES.reduce((sum, r) => sum + weightOf(s.regions[r], cfg), 0);
-  const regions = {} as Record<Region, RegionSnapshot>;
-  for (const region of REGION_VALUES) {
-    const r = s.regions[region];
-    const weight = weightOf(r, cfg);
-    regions[region] = {
-      state: routingState(r), health: r.health, drained: r.drained, weight, share: total > 0 ? weight / total : 0,
-      consecutiveFailures: r.consecutiveFailures, lastProbeAt: r.lastProbeAt, lastOkAt: r.lastOkAt,
-      lastError: r.lastError, latencyMs: r.latencyMs, since: r.since,
-    };
-  }
-  return { regions, ...levelsOf(s, cfg), incidents: structuredClone(s.incidents), events: structuredClone(s.events), updatedAt: s.updatedAt };
+/** Upgrades a state persisted by an older version (fields added since default to null / empty). */
+export function normalizeState(s: MachineState): MachineState {
+  for (const region of REGION_VALUES) s.regions[region].lastRequestErrorAt ??= null;
+  s.incidents = s.incidents.map(normalizeIncident);
+  return s;
 }

@@ -1,23 +1,41 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DurableObjectState } from "@cloudflare/workers-types";
 import { isRegion, REGION_VALUES, type Region } from "../shared/regions.ts";
+import { alertWebhookUrl, sendAlert } from "./alert-webhook.ts";
 import { edgeConfig, type EdgeBindings, type EdgeConfig } from "./env.ts";
+import type { AlertPayload } from "./incident.ts";
 import { callOrigin } from "./origin-client.ts";
 import { parseTimingOverrides, timingsFromEnv, type HealthTimings } from "./region-health-config.ts";
 import {
-  initialState, snapshotOf, step, type HealthEvent, type HealthSnapshot, type MachineEvent, type MachineState,
+  countsRequestError, initialState, normalizeState, step, type HealthEvent, type MachineEvent, type MachineState,
 } from "./region-health-machine.ts";
+import { probeTimeoutFor, roundTiming } from "./region-health-schedule.ts";
+import { snapshotOf, type HealthSnapshot } from "./region-health-snapshot.ts";
 
 // RegionHealth: the single global object (idFromName("global")) that probes every regional origin on
 // an alarm and decides which regions are in rotation and at what weight (edge/routing.ts reads its
 // snapshot). The failover rules live in region-health-machine.ts; this class does the I/O around them:
-// probes, the alarm loop, persistence (so the event log and incidents survive restarts) and the RPC API.
+// probes, the alarm loop, alert delivery, persistence (so the event log and incidents survive restarts)
+// and the RPC API.
+//
+// Alarm loop: rounds sit on a fixed grid (region-health-schedule.ts) — the next alarm is armed before the
+// round runs, at the next slot after the planned one — and each round first closes the time windows that
+// ended at its slot (anti-flap, recovery ramp), then probes the three origins concurrently with a timeout
+// below the interval. Alerts are delivered off the loop (never awaited by a round or an RPC) and their
+// outcome is fed back into the machine, which records it on the incident.
 
 const HEALTH_PATH = "/internal/v1/health";
 const KEY_MACHINE = "machine";
 const KEY_TIMINGS = "timings";
+/** The slot the pending alarm was planned for (the grid's anchor). */
+const KEY_PLANNED = "plannedAt";
 
-export type RegionHealthSnapshot = HealthSnapshot & { timings: HealthTimings };
+export type RegionHealthSnapshot = HealthSnapshot & {
+  timings: HealthTimings;
+  /** Next planned probe round (ms since the epoch), null before the loop started. */
+  nextProbeAt: number | null;
+  alerting: { webhook: "configured" | "off" | "invalid" };
+};
 
 /**
  * Interprets a 2xx health answer. The origin reports `{status: "ok", degradation_level, ...}`; a body
@@ -32,9 +50,10 @@ export function healthBodyError(body: unknown): string | null {
   return null;
 }
 
-async function probe(cfg: EdgeConfig, region: Region, timeoutMs: number): Promise<MachineEvent> {
+// A probe's event is stamped with its round's slot `at` (when it was sent), not when it answered.
+async function probe(cfg: EdgeConfig, region: Region, timeoutMs: number, at: number): Promise<MachineEvent> {
   const t0 = Date.now();
-  const fail = (error: string): MachineEvent => ({ type: "probe_fail", region, at: Date.now(), latencyMs: Date.now() - t0, error });
+  const fail = (error: string): MachineEvent => ({ type: "probe_fail", region, at, latencyMs: Date.now() - t0, error });
   try {
     // No retries: one missed probe is one failure; the consecutive-failure count is the retry policy.
     const res = await callOrigin(cfg, region, HEALTH_PATH, {}, { retries: 0, delaysMs: [0], jitter: 0, perTryTimeoutMs: timeoutMs });
@@ -44,7 +63,7 @@ async function probe(cfg: EdgeConfig, region: Region, timeoutMs: number): Promis
     }
     const err = healthBodyError(await res.json().catch(() => null));
     if (err) return fail(err);
-    return { type: "probe_ok", region, at: Date.now(), latencyMs: Date.now() - t0 };
+    return { type: "probe_ok", region, at, latencyMs: Date.now() - t0 };
   } catch (e) {
     return fail((e as Error).message || String(e));
   }
@@ -60,6 +79,7 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
   private overrides: Partial<HealthTimings> = {};
   private round: Promise<RegionHealthSnapshot> | null = null;
   private alarmChecked = false;
+  private plannedAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
@@ -67,12 +87,14 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     if (invalid.length) console.warn(`region-health: ignoring malformed ${invalid.join(", ")} (defaults used)`);
     // Nothing else runs until the persisted state is loaded, so no call ever sees a blank machine.
     void ctx.blockConcurrencyWhile(async () => {
-      const [machine, timings] = await Promise.all([
+      const [machine, timings, planned] = await Promise.all([
         ctx.storage.get<MachineState>(KEY_MACHINE),
         ctx.storage.get<Partial<HealthTimings>>(KEY_TIMINGS),
+        ctx.storage.get<number>(KEY_PLANNED),
       ]);
-      if (machine) this.machine = machine;
+      if (machine) this.machine = normalizeState(machine);
       if (timings) this.overrides = timings;
+      if (typeof planned === "number") this.plannedAt = planned;
     });
   }
 
@@ -105,6 +127,20 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     return this.apply([{ type: "restore", region: checkRegion(region), at: Date.now() }]);
   }
 
+  /**
+   * An edge → origin call to `region` failed at `at` (ms; clamped to now). Restarts the region's
+   * error-free timer if it is recovering; otherwise a no-op without a storage write. Called through
+   * edge/origin-error-report.ts (rate-limited per isolate). Throws RangeError on a bad region.
+   */
+  async reportRequestError(region: Region, at: number, error?: string): Promise<{ counted: boolean }> {
+    const r = checkRegion(region);
+    const now = Date.now();
+    const t = Number.isFinite(at) ? Math.min(at, now) : now;
+    if (!countsRequestError(this.machine, r, t)) return { counted: false };
+    await this.apply([{ type: "request_error", region: r, at: t, error: typeof error === "string" ? error.slice(0, 200) : undefined }]);
+    return { counted: true };
+  }
+
   /** Overrides timings at runtime (persisted; tests shrink them). Throws a 400 ApiError on bad input. */
   async configure(partial: Partial<HealthTimings>): Promise<HealthTimings> {
     const before = this.timings().probeIntervalMs;
@@ -130,13 +166,14 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
   // ---- Workers entry points ------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    const now = Date.now();
+    const { slotAt, nextAt } = roundTiming(this.plannedAt ?? now, now, this.timings().probeIntervalMs);
+    // Armed before the round: its duration cannot shift the grid, and a failed round cannot stop the loop.
+    await this.arm(nextAt);
     try {
-      await this.probeRound();
+      await this.probeRound(slotAt);
     } catch (e) {
       console.error(`region-health: probe round failed: ${(e as Error).message}`);
-    } finally {
-      // Re-arm even after a failed round: the loop must never stop on its own.
-      await this.arm(this.timings().probeIntervalMs);
     }
   }
 
@@ -157,11 +194,15 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
 
   private view(): RegionHealthSnapshot {
     const timings = this.timings();
-    return { ...snapshotOf(this.machine, timings), timings };
+    const hook = alertWebhookUrl(this.env);
+    const webhook = hook.url ? "configured" : hook.error ? "invalid" : "off";
+    return { ...snapshotOf(this.machine, timings), timings, nextProbeAt: this.plannedAt, alerting: { webhook } };
   }
 
-  private async arm(intervalMs: number): Promise<void> {
-    await this.ctx.storage.setAlarm(Date.now() + intervalMs);
+  // The interval is on the timings; `arm(Date.now() + interval)` starts a new grid (first start, new interval).
+  private async arm(at: number): Promise<void> {
+    this.plannedAt = at;
+    await Promise.all([this.ctx.storage.setAlarm(at), this.ctx.storage.put(KEY_PLANNED, at)]);
     this.alarmChecked = true;
   }
 
@@ -169,34 +210,59 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
   // itself). Checked once per instance; an evicted object re-checks on its next call.
   private async ensureAlarm(): Promise<void> {
     if (this.alarmChecked) return;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.arm(this.timings().probeIntervalMs);
+    const pending = await this.ctx.storage.getAlarm();
+    if (pending === null) await this.arm(Date.now() + this.timings().probeIntervalMs);
+    else this.plannedAt ??= pending;
     this.alarmChecked = true;
   }
 
-  private probeRound(): Promise<RegionHealthSnapshot> {
-    this.round ??= this.runRound().finally(() => (this.round = null));
+  private probeRound(slotAt = Date.now()): Promise<RegionHealthSnapshot> {
+    this.round ??= this.runRound(slotAt).finally(() => (this.round = null));
     return this.round;
   }
 
-  private async runRound(): Promise<RegionHealthSnapshot> {
+  private async runRound(at: number): Promise<RegionHealthSnapshot> {
     // A config error throws here, before any probe: it must not read as "every origin is down".
     const cfg = edgeConfig(this.env);
-    const results = await Promise.all(REGION_VALUES.map((r) => probe(cfg, r, this.timings().probeTimeoutMs)));
-    // The tick closes anti-flap waits and recovery ramps that ended without a probe landing on them.
-    return this.apply([...results, { type: "tick", at: Date.now() }]);
+    // First the windows that ended at this slot (anti-flap → removed, ramp → full weight), published now
+    // rather than after the probes: removal lands exactly on the slot, not up to a probe timeout later.
+    await this.apply([{ type: "tick", at }], { persistIfQuiet: false });
+    const timeoutMs = probeTimeoutFor(this.timings());
+    const results = await Promise.all(REGION_VALUES.map((r) => probe(cfg, r, timeoutMs, at)));
+    return this.apply(results);
   }
 
-  // Applies events to the state as it is *now* (an RPC may have run while probes were in flight).
-  private async apply(events: MachineEvent[]): Promise<RegionHealthSnapshot> {
+  // Applies events to the state as it is *now* (an RPC may have run while probes were in flight), then
+  // hands any alerts the transitions asked for to delivery.
+  private async apply(events: MachineEvent[], opts: { persistIfQuiet?: boolean } = {}): Promise<RegionHealthSnapshot> {
     const timings = this.timings();
     const emitted: HealthEvent[] = [];
+    const alerts: AlertPayload[] = [];
     for (const e of events) {
       const r = step(this.machine, e, timings);
       this.machine = r.state;
       emitted.push(...r.emitted);
+      alerts.push(...r.alerts);
     }
     for (const e of emitted) console.log(`region-health: ${e.region} ${e.from} → ${e.to} (weight ${e.weight}): ${e.reason}`);
-    await this.ctx.storage.put(KEY_MACHINE, this.machine);
+    if (opts.persistIfQuiet !== false || emitted.length > 0) {
+      await this.ctx.storage.put(KEY_MACHINE, this.machine);
+    }
+    for (const a of alerts) this.dispatch(a);
     return this.view();
+  }
+
+  // Delivers one alert off the probe loop; the outcome comes back as an `alert_result` event.
+  private dispatch(alert: AlertPayload): void {
+    console.log(`region-health: alert ${alert.type} ${alert.region} (${alert.incident_id}): ${alert.title}`);
+    const hook = alertWebhookUrl(this.env);
+    const delivery = hook.url
+      ? sendAlert(hook.url, alert)
+      : Promise.resolve({ outcome: hook.error ? "failed" : "disabled", attempts: 0, http_status: null, error: hook.error } as const);
+    const done = delivery.then(async (d) => {
+      if (d.outcome === "failed") console.error(`region-health: alert ${alert.type} ${alert.region} not delivered: ${d.error}`);
+      await this.apply([{ type: "alert_result", at: Date.now(), incident_id: alert.incident_id, alert_type: alert.type, ...d }]);
+    }).catch((e: Error) => console.error(`region-health: recording alert outcome failed: ${e.message}`));
+    this.ctx.waitUntil(done);
   }
 }

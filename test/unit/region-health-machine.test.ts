@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { Region } from "../../shared/regions.ts";
 import { DEFAULT_TIMINGS, parseTimingOverrides, timingsFromEnv } from "../../edge/region-health-config.ts";
 import {
-  initialState, MAX_EVENTS, MAX_INCIDENTS, snapshotOf, step,
-  type HealthEvent, type MachineConfig, type MachineEvent, type MachineState,
+  initialState, MAX_EVENTS, MAX_INCIDENTS, step,
+  type AlertPayload, type HealthEvent, type MachineConfig, type MachineEvent, type MachineState,
 } from "../../edge/region-health-machine.ts";
+import { snapshotOf } from "../../edge/region-health-snapshot.ts";
 
 // The failover procedure of DESIGN.md §3 with the design's own timings (probe every 10 s, 3 failures,
 // 30 s anti-flap, 10% re-add, full weight after 5 min) and explicit timestamps.
@@ -16,14 +17,16 @@ const fail = (region: Region, sec: number, error = "timeout"): MachineEvent => (
 const ok = (region: Region, sec: number): MachineEvent => ({ type: "probe_ok", region, at: s(sec), latencyMs: 12 });
 const tick = (sec: number): MachineEvent => ({ type: "tick", at: s(sec) });
 
-function run(state: MachineState, events: MachineEvent[], cfg: MachineConfig = CFG): { state: MachineState; emitted: HealthEvent[] } {
+function run(state: MachineState, events: MachineEvent[], cfg: MachineConfig = CFG): { state: MachineState; emitted: HealthEvent[]; alerts: AlertPayload[] } {
   const emitted: HealthEvent[] = [];
+  const alerts: AlertPayload[] = [];
   for (const e of events) {
     const r = step(state, e, cfg);
     state = r.state;
     emitted.push(...r.emitted);
+    alerts.push(...r.alerts);
   }
-  return { state, emitted };
+  return { state, emitted, alerts };
 }
 const snap = (st: MachineState, cfg: MachineConfig = CFG) => snapshotOf(st, cfg);
 
@@ -53,7 +56,8 @@ describe("region health machine: removal and recovery", () => {
     expect(v.levels).toEqual({ us: 4, eu: 0, apac: 0 });
     expect(v.incidents).toEqual([
       expect.objectContaining({
-        region: "us", status: "open", detected_at: s(0), threshold_at: s(20), opened_at: s(50), removed_at: s(50),
+        region: "us", title: "Region us unhealthy: 6 consecutive probe failures", status: "investigating",
+        detected_at: s(0), threshold_at: s(20), opened_at: s(50), removed_at: s(50),
         recovering_at: null, resolved_at: null, last_error: "timeout",
       }),
     ]);
@@ -65,7 +69,7 @@ describe("region health machine: removal and recovery", () => {
     expect(v.regions.us).toMatchObject({ state: "recovering", weight: 0.1, consecutiveFailures: 0, lastOkAt: s(60), latencyMs: 12 });
     expect(v.regions.us.share).toBeCloseTo(0.1 / 2.1);
     expect(v.level).toBe(0);
-    expect(v.incidents[0]).toMatchObject({ status: "open", recovering_at: s(60) });
+    expect(v.incidents[0]).toMatchObject({ status: "investigating", recovering_at: s(60) });
 
     st = run(st, [ok("us", 70), ok("us", 200), tick(359.999)]).state;
     expect(snap(st).regions.us.state).toBe("recovering");
@@ -106,7 +110,7 @@ describe("region health machine: removal and recovery", () => {
     let v = snap(st);
     expect(v.regions.apac).toMatchObject({ state: "removed", weight: 0, lastError: "status 503" });
     expect(v.incidents).toHaveLength(1);
-    expect(v.incidents[0]).toMatchObject({ status: "open", last_error: "status 503" });
+    expect(v.incidents[0]).toMatchObject({ status: "investigating", last_error: "status 503", removed_at: s(80) });
     expect(st.events.at(-1)).toMatchObject({ from: "recovering", to: "removed" });
 
     // Re-added at 90 s: full weight 5 min after *that*, not after the first re-add.
@@ -127,6 +131,65 @@ describe("region health machine: removal and recovery", () => {
   });
 });
 
+describe("region health machine: alerts and request errors", () => {
+  const removeAndReadd = (region: Region): MachineEvent[] => [fail(region, 0), fail(region, 10), fail(region, 20), tick(50), ok(region, 60)];
+  const reqErr = (region: Region, sec: number, error = "origin eu unavailable: timeout"): MachineEvent => ({ type: "request_error", region, at: s(sec), error });
+
+  it("asks for region_down at removal and region_recovered at full weight, and records each delivery", () => {
+    const down = run(initialState(T0), [fail("eu", 0), fail("eu", 10), fail("eu", 20), tick(50)]);
+    const id = down.state.incidents[0].id;
+    expect(down.alerts).toEqual([{ type: "region_down", region: "eu", incident_id: id, title: "Region eu unhealthy: 3 consecutive probe failures", at: s(50) }]);
+    expect(down.state.incidents[0].alerts).toEqual([
+      { type: "region_down", at: s(50), outcome: "pending", attempts: 0, finished_at: null, http_status: null, error: null },
+    ]);
+    let st = run(down.state, [{ type: "alert_result", at: s(51), incident_id: id, alert_type: "region_down", outcome: "delivered", attempts: 2, http_status: 200, error: null }]).state;
+    expect(st.incidents[0].alerts[0]).toMatchObject({ outcome: "delivered", attempts: 2, finished_at: s(51), http_status: 200 });
+
+    // A failure during the ramp removes the region again under the same incident: no second page.
+    const again = run(st, [ok("eu", 60), fail("eu", 70)]);
+    expect(again.alerts).toEqual([]);
+    const up = run(again.state, [ok("eu", 80), tick(380)]);
+    expect(up.alerts).toEqual([{ type: "region_recovered", region: "eu", incident_id: id, title: "Region eu unhealthy: 3 consecutive probe failures", at: s(380) }]);
+    st = run(up.state, [{ type: "alert_result", at: s(382), incident_id: id, alert_type: "region_recovered", outcome: "failed", attempts: 3, http_status: 502, error: "webhook answered 502" }]).state;
+    expect(st.incidents[0]).toMatchObject({ status: "resolved", resolved_at: s(380) });
+    expect(st.incidents[0].alerts.map((a) => [a.type, a.outcome])).toEqual([["region_down", "delivered"], ["region_recovered", "failed"]]);
+  });
+
+  it("a flap cancelled during the anti-flap wait pages no one", () => {
+    const { alerts, state } = run(initialState(T0), [fail("us", 0), fail("us", 10), fail("us", 20), ok("us", 30), tick(100)]);
+    expect(alerts).toEqual([]);
+    expect(state.incidents).toEqual([]);
+  });
+
+  it("a request error while recovering restarts the 5-minute error-free timer, without removing the region", () => {
+    let st = run(initialState(T0), removeAndReadd("eu")).state;
+    expect(snap(st).regions.eu).toMatchObject({ state: "recovering", recoveringSince: s(60), fullWeightAt: s(360) });
+    st = run(st, [reqErr("eu", 200)]).state;
+    let v = snap(st);
+    expect(v.regions.eu).toMatchObject({ state: "recovering", weight: 0.1, recoveringSince: s(200), fullWeightAt: s(500), lastRequestErrorAt: s(200) });
+    expect(v.incidents[0]).toMatchObject({ status: "investigating", request_errors: 1, last_request_error_at: s(200), last_error: "origin eu unavailable: timeout" });
+    // 5 minutes after the first re-add is no longer enough…
+    st = run(st, [ok("eu", 360), tick(499.999)]).state;
+    expect(snap(st).regions.eu.state).toBe("recovering");
+    // …5 minutes after the last error is.
+    st = run(st, [tick(500)]).state;
+    v = snap(st);
+    expect(v.regions.eu).toMatchObject({ state: "healthy", weight: 1, recoveringSince: null });
+    expect(v.incidents[0]).toMatchObject({ status: "resolved", resolved_at: s(500), request_errors: 1 });
+  });
+
+  it("request errors outside a recovery ramp, or older than it, change nothing", () => {
+    const st0 = initialState(T0);
+    const healthy = step(st0, reqErr("us", 5), CFG);
+    expect(healthy.emitted).toEqual([]);
+    expect(healthy.state.regions).toEqual(st0.regions);
+    const removed = run(st0, [fail("us", 0), fail("us", 10), fail("us", 20), tick(50)]).state;
+    expect(step(removed, reqErr("us", 55), CFG).state.regions.us).toEqual(removed.regions.us);
+    const recovering = run(st0, removeAndReadd("us")).state;
+    expect(step(recovering, reqErr("us", 59), CFG).state.regions.us).toEqual(recovering.regions.us);
+  });
+});
+
 describe("region health machine: levels", () => {
   const remove = (region: Region, from = 0): MachineEvent[] => [fail(region, from), fail(region, from + 10), fail(region, from + 20), fail(region, from + 50)];
 
@@ -136,7 +199,7 @@ describe("region health machine: levels", () => {
     expect(v.level).toBe(5);
     expect(v.levels).toEqual({ us: 5, eu: 5, apac: 5 });
     expect(v.regions.apac).toMatchObject({ state: "healthy", weight: 1, share: 1 });
-    expect(v.incidents.map((i) => [i.region, i.status])).toEqual([["us", "open"], ["eu", "open"]]);
+    expect(v.incidents.map((i) => [i.region, i.status])).toEqual([["us", "investigating"], ["eu", "investigating"]]);
   });
 
   it("all three removed → level 5 with no traffic share anywhere", () => {
@@ -217,7 +280,7 @@ describe("region health machine: bookkeeping", () => {
     for (let i = 0; i < 60; i++) events.push(fail("us", 2 * i + 1), ok("us", 2 * i + 2));
     const st = run(initialState(T0), events, cfg).state;
     expect(st.incidents).toHaveLength(MAX_INCIDENTS);
-    expect(st.incidents.filter((i) => i.status === "open").map((i) => i.region)).toEqual(["apac"]);
+    expect(st.incidents.filter((i) => i.status === "investigating").map((i) => i.region)).toEqual(["apac"]);
   });
 });
 
