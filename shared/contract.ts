@@ -75,6 +75,30 @@ export const VideoResponseSchema = VideoCoreSchema.extend({
 });
 export type VideoResponse = z.infer<typeof VideoResponseSchema>;
 
+/** Earliest event time accepted; later than now by at most EVENT_TS_MAX_AHEAD_MS (client clock skew). */
+export const EVENT_TS_MIN_MS = Date.UTC(2000, 0, 1);
+export const EVENT_TS_MAX_AHEAD_MS = 24 * 3600_000;
+
+/** True when the Y-M-D of an ISO-8601 string is a real calendar date (2026-02-30 is not). */
+function isCalendarDate(iso: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/**
+ * An event time the database stores as meant: ISO-8601 with offset, a real calendar date, not before
+ * 2000-01-01 and at most 24 h ahead of the server clock. Postgres refuses some ISO values outright
+ * (year 0000, Feb 30) and the rest would be nonsense, so they are a 400 at the edge, never a 202 that
+ * can not be written.
+ */
+export const EventTimestampSchema = z.iso
+  .datetime({ offset: true })
+  .refine(isCalendarDate, "not a calendar date")
+  .refine((s) => Date.parse(s) >= EVENT_TS_MIN_MS, "before 2000-01-01T00:00:00Z")
+  .refine((s) => Date.parse(s) <= Date.now() + EVENT_TS_MAX_AHEAD_MS, "more than 24 h in the future");
+
 export const EventTypeSchema = z.enum(["view", "like", "unlike", "share", "comment", "follow", "unfollow", "skip"]);
 export const EventSchema = z
   .object({
@@ -82,7 +106,7 @@ export const EventSchema = z
     video_id: VideoIdSchema.optional(),
     author_id: UserIdSchema.optional(),
     watch_ms: z.number().int().min(0).max(86_400_000).optional(),
-    ts: z.iso.datetime({ offset: true }),
+    ts: EventTimestampSchema,
     idempotency_key: z.string().min(8).max(128).regex(/^[A-Za-z0-9_\-:.]+$/, "only [A-Za-z0-9_-:.] allowed"),
   })
   .strict()
@@ -104,3 +128,42 @@ export const TrendingResponseSchema = z.object({
   source: z.string(),
 });
 export type TrendingResponse = z.infer<typeof TrendingResponseSchema>;
+
+
+// ── Catalogue writes (issue 14 items 1 and 3): uploads and creator edits ──────────────────────────────
+/** Limits of an upload: caption length (TikTok's 2,200 characters), longest video (10 min), topics. */
+export const VIDEO_CAPTION_MAX = 2200;
+export const VIDEO_DURATION_MAX_MS = 600_000;
+/** Latent topics of the catalogue (= IVF lists, 0 … VIDEO_TOPICS − 1). */
+export const VIDEO_TOPICS = 16;
+/** Largest upload/edit body (bytes): a maximal caption in 4-byte UTF-8 plus the other fields. */
+export const VIDEO_WRITE_MAX_BODY_BYTES = 16 * 1024;
+
+const CaptionSchema = z.string().min(1, "must not be empty").max(VIDEO_CAPTION_MAX, `at most ${VIDEO_CAPTION_MAX} characters`);
+const TopicSchema = z.number().int().min(0).max(VIDEO_TOPICS - 1);
+
+/** `POST /v1/videos` body. `topic` absent = the topic nearest to the creator's own interests. */
+export const VideoUploadBodySchema = z
+  .object({ caption: CaptionSchema, duration_ms: z.number().int().min(1).max(VIDEO_DURATION_MAX_MS), topic: TopicSchema.optional() })
+  .strict();
+export type VideoUploadBody = z.infer<typeof VideoUploadBodySchema>;
+
+/** `PATCH /v1/videos/:video_id` body: the creator's edit of the published metadata (at least one field). */
+export const VideoPatchBodySchema = z
+  .object({ caption: CaptionSchema.optional(), topic: TopicSchema.optional() })
+  .strict()
+  .refine((b) => b.caption !== undefined || b.topic !== undefined, { message: "nothing to change: give caption and/or topic", path: ["caption"] });
+export type VideoPatchBody = z.infer<typeof VideoPatchBodySchema>;
+
+/** 201 of an upload and 200 of an edit: the video as stored in the creator's home region. */
+export const VideoWriteResponseSchema = VideoResponseSchema.extend({
+  topic: z.number().int(),
+  /** Version of the metadata (last writer wins by updated_at, then region). */
+  updated_at: z.string(),
+  /** PATCH only: false when a newer edit was already in place (the response shows that one). */
+  applied: z.boolean().optional(),
+});
+export type VideoWriteResponse = z.infer<typeof VideoWriteResponseSchema>;
+
+/** 202: the creator's home region cannot write now; the write is queued and lands there on recovery. */
+export const VideoQueuedResponseSchema = z.object({ queued: z.literal(true), video_id: VideoIdSchema });
