@@ -10,6 +10,8 @@ import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import type { Db } from "./db.ts";
 import { bumpCounters } from "./live-counters.ts";
+import { timelineEventsOf } from "./timeline/from-events.ts";
+import { PostgresTimelineStore } from "./timeline/postgres.ts";
 
 // POST /internal/v1/events (called by the edge's queue consumer): write a user's interaction events
 // into THIS region's database, exactly once per idempotency key.
@@ -17,6 +19,9 @@ import { bumpCounters } from "./live-counters.ts";
 //    live in this region's database; anything else is refused (409), never written here.
 //  - Idempotency: INSERT … ON CONFLICT (idempotency_key) DO NOTHING, so redelivery is harmless.
 //  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later.
+//  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
+//    idempotent, origin/timeline/from-events.ts) in the same try: a failed append fails the request like
+//    a failed insert, and the redelivery appends what is missing.
 export const OriginEventsBody = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
 
 /** DB writes follow the seed's DB-write policy: 3 retries, 100/500/2000 ms ±30%, 5 s per try. */
@@ -59,6 +64,8 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
       if (home !== d.cfg.REGION)
         throw new ApiError(409, "wrong_region", home ? `user lives in ${home}` : `user ${user_id} is not a resident of ${d.cfg.REGION}`, "user_id");
       inserted = await withDbWriteRetry((t) => d.db.query(insertSql(events.length), params, t));
+      const timeline = timelineEventsOf(uid, d.cfg.REGION, events);
+      if (timeline.length) await withDbWriteRetry(() => new PostgresTimelineStore(d.db).append(timeline));
     } catch (e) {
       if (e instanceof ApiError) throw e;
       c.header("retry-after", "2");

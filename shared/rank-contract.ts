@@ -51,7 +51,8 @@ export function findBadFeature(block: ArrayLike<number>, dim: number): BadFeatur
 
 /** Human-readable reason for a BadFeature, used in 400 messages on both sides. */
 export const describeBadFeature = (b: BadFeature): string =>
-  `row ${b.row}, value ${b.col} is ${b.value}: every model input must be ${FEATURE_RANGE}`;
+  // 7 significant digits: what a float32 holds (1e38 decodes as 9.999999680285692e+37).
+  `row ${b.row}, value ${b.col} is ${typeof b.value === "number" ? Number(b.value.toPrecision(7)) : b.value}: every model input must be ${FEATURE_RANGE}`;
 
 // Clamps a raw count/age into a finite, non-negative number: a corrupted counter (NaN, negative, 1e300)
 // must yield an in-range feature, not a NaN or a 47 (log1p(1e300)/15).

@@ -80,5 +80,34 @@ export function schemaStatements(): string[] {
   )`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_user_ts ON interactions (user_id, ts DESC)`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_video ON interactions (video_id)`);
+  out.push(...timelineStatements());
+  return out;
+}
+
+// ── Timelines (issue 14 item 4): per-video event history behind origin/timeline (TimelineStore). ──
+// `timeline_events` is PARTITION BY HASH (video_id) into 16 partitions; the time bucket (bucket start,
+// epoch ms; origin/timeline/buckets.ts) leads the primary key after video_id, so one (video, bucket) is
+// one contiguous key range, like the Cassandra adapter's partition. Rows of one region's users only.
+export const TIMELINE_PARTITIONS = 16;
+
+export const timelinePartitionName = (partition: number) => `timeline_events_p${pad2(partition)}`;
+
+export function timelineStatements(): string[] {
+  const out = [`CREATE TABLE IF NOT EXISTS timeline_events (
+    video_id  bigint      NOT NULL,
+    bucket    bigint      NOT NULL,
+    ts        timestamptz NOT NULL,
+    event_id  text        COLLATE "C" NOT NULL,
+    type      text        NOT NULL CHECK (type IN ('view','like','unlike','share','comment','skip')),
+    user_id   bigint      NOT NULL,
+    region    text        NOT NULL,
+    watch_ms  integer,
+    PRIMARY KEY (video_id, bucket, ts, event_id)
+  ) PARTITION BY HASH (video_id)`];
+  for (let p = 0; p < TIMELINE_PARTITIONS; p++) {
+    out.push(`CREATE TABLE IF NOT EXISTS ${timelinePartitionName(p)} PARTITION OF timeline_events FOR VALUES WITH (MODULUS ${TIMELINE_PARTITIONS}, REMAINDER ${p})`);
+  }
+  // Regional trending reads a window of buckets across all videos of a region (index-only scan).
+  out.push(`CREATE INDEX IF NOT EXISTS timeline_events_region_bucket ON timeline_events (region, bucket, ts) INCLUDE (video_id, type)`);
   return out;
 }

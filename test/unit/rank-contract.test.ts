@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import * as native from "../../shared/f32-base64.ts";
-import { contextFeatures, decodeColumnar, encodeColumnar, parseRankRequest } from "../../shared/rank-contract.ts";
+import {
+  FEATURE_ABS_MAX, RankItemSchema, RankRequestSchema, contextFeatures, decodeColumnar, encodeColumnar, findBadFeature, parseRankRequest,
+} from "../../shared/rank-contract.ts";
 import { createRng } from "../../gpu-inference/train/rng.ts";
 
 type Codec = typeof native;
@@ -85,5 +87,78 @@ describe("rank contract", () => {
     expect(bad).toMatchObject({ ok: false, field: "candidates.1.embedding.15" });
     expect(parseRankRequest({ user, candidates: [{ ...row, id: 3.5 }] })).toMatchObject({ ok: false, field: "candidates.0.id" });
     expect(parseRankRequest({ user, candidates: [{ ...row, id: 42 }] }).ok).toBe(true);
+  });
+});
+
+describe("rank contract: every model input is a finite number within ±FEATURE_ABS_MAX", () => {
+  const B = FEATURE_ABS_MAX;
+  const BAD = [1e38, -1e38, Number.NaN, Infinity, -Infinity, B + 1e-3, -B - 1e-3];
+  const user = { id: "u", embedding: new Array(16).fill(0.1) };
+  const row = (id: string) => ({ id, embedding: new Array(16).fill(0.1), ctx: [0.5, 0.1, 1, 0.5] });
+  const matrix = () => ({ ids: ["a", "b", "c"], embeddings: new Float32Array(48).fill(0.25), ctx: new Float32Array(12).fill(0.5) });
+
+  it("columnar: a bad value in either block is refused with the block as field and row/value in the message", () => {
+    for (const bad of BAD) {
+      const m = matrix();
+      m.embeddings[1 * 16 + 5] = bad; // row 1, value 5
+      const e = decodeColumnar(encodeColumnar(m));
+      expect(e, String(bad)).toMatchObject({ ok: false, field: "columnar.embeddings" });
+      expect(e.ok ? "" : e.message).toMatch(/^row 1, value 5 is .*finite number in \[-8, 8\]/);
+      const c = matrix();
+      c.ctx[2 * 4 + 3] = bad;
+      const ce = decodeColumnar(encodeColumnar(c));
+      expect(ce, String(bad)).toMatchObject({ ok: false, field: "columnar.ctx" });
+      expect(ce.ok ? "" : ce.message).toMatch(/^row 2, value 3 /);
+    }
+    const edge = matrix();
+    edge.embeddings.fill(B).fill(-B, 0, 8);
+    expect(decodeColumnar(encodeColumnar(edge)).ok).toBe(true);
+  });
+
+  it("row form and user: fast path and schema agree, both refuse every bad value with its JSON path", () => {
+    for (const bad of BAD) {
+      const rows = [row("a"), row("b"), row("c")];
+      rows[2].embedding[5] = bad;
+      const body = { user, candidates: rows };
+      expect(parseRankRequest(body), String(bad)).toMatchObject({ ok: false, field: "candidates.2.embedding.5" });
+      expect(RankRequestSchema.safeParse(body).success).toBe(false);
+      const ctxBody = { user, candidates: [row("a"), { ...row("b"), ctx: [0, bad, 0, 0] }] };
+      expect(parseRankRequest(ctxBody), String(bad)).toMatchObject({ ok: false, field: "candidates.1.ctx.1" });
+      const userBody = { user: { id: "u", embedding: user.embedding.map((x, i) => (i === 3 ? bad : x)) }, candidates: [row("a")] };
+      expect(parseRankRequest(userBody), String(bad)).toMatchObject({ ok: false, field: "user.embedding.3" });
+      // The user embedding is checked for the columnar form as well.
+      expect(parseRankRequest({ ...userBody, candidates: undefined, columnar: encodeColumnar(matrix()) })).toMatchObject({ field: "user.embedding.3" });
+    }
+    // The bound itself is accepted by both paths.
+    const edge = { user: { id: "u", embedding: new Array(16).fill(-B) }, candidates: [{ ...row("a"), embedding: new Array(16).fill(B), ctx: [B, -B, 0, 0] }] };
+    expect(parseRankRequest(edge).ok).toBe(true);
+    expect(RankRequestSchema.safeParse(edge).success).toBe(true);
+  });
+
+  it("findBadFeature reports the first bad value's row and column, null when all are fine", () => {
+    expect(findBadFeature(new Float32Array(40).fill(B), 4)).toBeNull();
+    const f = new Float32Array(40);
+    f[26] = Number.NaN;
+    f[33] = 1e38;
+    expect(findBadFeature(f, 4)).toMatchObject({ row: 6, col: 2 });
+    expect(findBadFeature([0, 0, 0, Infinity], 2)).toEqual({ row: 1, col: 1, value: Infinity });
+  });
+
+  it("contextFeatures gives finite in-range features for any input, corrupt counters included", () => {
+    const weird = [Number.NaN, -5, 0, 1, 1e6, 1e300, Infinity, -Infinity];
+    for (const views of weird) for (const likes of weird) for (const age of weird) {
+      for (const v of contextFeatures(views, likes, true, age)) {
+        expect(Number.isFinite(v) && v >= 0 && v <= 2.45, `${views} ${likes} ${age} → ${v}`).toBe(true);
+      }
+    }
+    expect(contextFeatures(0, 50, false, 0)[1]).toBe(1); // more likes than views: a rate, capped at 1
+    expect(contextFeatures(Number.NaN, Number.NaN, false, Number.NaN)).toEqual([0, 0, 0, 1]);
+  });
+
+  it("a response score must be a finite probability: null, NaN and out-of-range scores fail the schema", () => {
+    expect(RankItemSchema.safeParse({ id: "a", score: 0.3 }).success).toBe(true);
+    for (const score of [null, Number.NaN, Infinity, -0.1, 1.5, "0.5"]) {
+      expect(RankItemSchema.safeParse({ id: "a", score }).success, String(score)).toBe(false);
+    }
   });
 });
