@@ -5,6 +5,9 @@ import type { Region } from "../shared/regions.ts";
 import type { Db } from "./db.ts";
 import type { UserFeatures } from "./feature-store.ts";
 import { ivfCentroids, nearestLists } from "./ivf.ts";
+import { IsolateCache } from "./isolate-cache.ts";
+import { PostgresTimelineStore } from "./timeline/postgres.ts";
+import { regionalTrending, TRENDING } from "./timeline/trending.ts";
 
 // Candidate generation: up to `pool` video ids from four sources, each tagged with the reason it was
 // picked. "similar" uses an inverted-file (IVF) index: the lists nearest to the user's embedding are
@@ -30,17 +33,22 @@ async function cachedList(redis: Redis, key: string, load: () => Promise<string[
 const fallbackTrendingKey = (region: Region) => `fallback:trending:${region}`;
 const FALLBACK_TTL_S = 3600;
 
-export function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
-  return cachedList(redis, `list:trending:${region}:${limit}`, async () => {
-    const rows = await db.query<{ video_id: string }>(
-      `SELECT video_id FROM videos WHERE status = 'active' AND upload_region = $1 ORDER BY views DESC LIMIT $2`,
-      [region, limit],
-    );
-    const ids = rows.map((r) => String(r.video_id));
+// Regional trending is computed from the timelines (views and likes of this region's users in the last
+// 24 h, origin/timeline/trending.ts), at most once per TRENDING.cacheTtlS per isolate and per Redis.
+const trendingMemo = new IsolateCache<string[]>(32, TRENDING.cacheTtlS * 1000);
+
+export async function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
+  const key = `list:trending:${region}:${limit}`;
+  const memo = trendingMemo.get(key);
+  if (memo) return memo;
+  const ids = await cachedList(redis, key, async () => {
+    const { ids } = await regionalTrending(new PostgresTimelineStore(db), db, region, limit);
     // A long-lived copy for level 3 (database down: serve from cache only).
     if (ids.length >= 100) redis.set(fallbackTrendingKey(region), JSON.stringify(ids.slice(0, 500)), { ex: FALLBACK_TTL_S }).catch(() => {});
     return ids;
   });
+  trendingMemo.set(key, ids);
+  return ids;
 }
 
 /** Redis-only trending (level 3); null when nothing is cached. */
