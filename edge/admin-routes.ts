@@ -10,6 +10,7 @@ import { configHistory, recordConfig } from "./config-history.ts";
 import { setForcedLevel, setForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { prewarm } from "./prewarm.ts";
+import { deadLetterRoutes } from "./dead-letter-routes.ts";
 import { parseTimingOverrides } from "./region-health-config.ts";
 import { invalidateRegionViews, regionHealth } from "./routing.ts";
 
@@ -36,6 +37,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
   app.use("/v1/admin/*", bodyLimitMiddleware(ADMIN_MAX_BODY_BYTES));
 
   app.post("/v1/admin/prewarm", async (c) => c.json(await prewarm(c.env)));
+  deadLetterRoutes(app);
 
   app.post("/v1/admin/degradation", async (c) => {
     const parsed = DegradationBody.safeParse(await jsonBody(c));

@@ -2,7 +2,7 @@ import type { Region } from "../shared/regions.ts";
 import { Coalescer } from "./coalescer.ts";
 import { cacheGet, cachePut, type CachedPayload } from "./edge-cache.ts";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
-import { callOrigin, OriginUnavailable } from "./origin-client.ts";
+import { callOrigin, OriginUnavailable, relayedHeaders } from "./origin-client.ts";
 import type { CacheResult } from "./stats.ts";
 
 // One cached, coalesced origin read: edge cache (fresh → HIT, stale → STALE + background refresh),
@@ -51,10 +51,7 @@ async function loadFromOrigin(env: EdgeBindings, spec: ReadSpec): Promise<Cached
     await res.body?.cancel();
     throw new OriginUnavailable(`origin ${spec.region} answered ${res.status}`);
   }
-  const headers: Record<string, string> = { "content-type": res.headers.get("content-type") ?? "application/json" };
-  const st = res.headers.get("server-timing");
-  if (st) headers["server-timing"] = st;
-  return { status: res.status, body: await res.text(), headers };
+  return { status: res.status, body: await res.text(), headers: relayedHeaders(res) };
 }
 
 async function fetchAndStore(env: EdgeBindings, spec: ReadSpec, ctx: WaitUntil): Promise<CachedPayload> {

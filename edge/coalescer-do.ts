@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Region } from "../shared/regions.ts";
 import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
-import { callOrigin } from "./origin-client.ts";
+import { callOrigin, relayedHeaders } from "./origin-client.ts";
 
 // Cross-isolate coalescing: one Durable Object per hot shared key (idFromName(key)). Every isolate's
 // leader for that key asks this object, which makes at most one origin fetch at a time and keeps the
@@ -32,9 +32,6 @@ export class Coalescer extends DurableObject<EdgeBindings> {
 
   private async load(region: Region, pathAndQuery: string, reqHeaders: Record<string, string>): Promise<CachedPayload> {
     const res = await callOrigin(edgeConfig(this.env), region, pathAndQuery, { headers: reqHeaders });
-    const headers: Record<string, string> = {};
-    const st = res.headers.get("server-timing");
-    if (st) headers["server-timing"] = st;
-    return { status: res.status, body: await res.text(), headers };
+    return { status: res.status, body: await res.text(), headers: relayedHeaders(res) };
   }
 }

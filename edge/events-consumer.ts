@@ -2,23 +2,33 @@ import type { Message, MessageBatch } from "@cloudflare/workers-types";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { EventsMessageSchema } from "./events-message.ts";
 import { callOrigin } from "./origin-client.ts";
+import { parkDeadLetter } from "./dead-letters.ts";
 
 // Queue consumer for EVENTS: deliver each message to the user's home-region origin
 // (/internal/v1/events). Only a 2xx acks the message; anything else (region down, DB down → origin
 // 503, timeout) retries with a growing delay, so events wait in the queue during an outage instead of
-// being written to another region (residency) or dropped (durability). A malformed message can never
-// succeed, so it is acked and logged rather than retried forever.
+// being written to another region (residency) or dropped (durability). A message that can never succeed
+// (malformed, or its data refused by the origin with a permanent 4xx) is parked in the dead letters with
+// its reason (edge/dead-letters.ts) and acked; so is one whose deliveries ran out
+// (EVENTS_MAX_DELIVERY_ATTEMPTS, default 100 = the queue's max_retries), with its last error.
 export function retryDelaySeconds(attempts: number, maxDelayS = 60): number {
   return Math.max(1, Math.min(maxDelayS, 2 ** Math.min(attempts, 6)));
 }
 
+/** Statuses that mean "not now" rather than "never": retried. Every other 4xx is permanent. */
+const TRANSIENT_4XX = new Set([408, 409, 425, 429]);
+export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 100;
+
+async function park(env: EdgeBindings, msg: Message<unknown>, reason: string): Promise<void> {
+  console.error(`dead-lettering events message ${msg.id}: ${reason}`);
+  await parkDeadLetter(env.FYP_KV, { id: msg.id, reason, attempts: msg.attempts, queue: "fyp-events", body: msg.body });
+  msg.ack();
+}
+
 async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> {
   const parsed = EventsMessageSchema.safeParse(msg.body);
-  if (!parsed.success) {
-    console.error(`dropping malformed events message ${msg.id}: ${parsed.error.message}`);
-    msg.ack();
-    return;
-  }
+  if (!parsed.success) return park(env, msg, `malformed message: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  let lastError: string;
   const m = parsed.data;
   try {
     const res = await callOrigin(edgeConfig(env), m.home_region, "/internal/v1/events", {
@@ -28,18 +38,23 @@ async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> 
     });
     const text = await res.text();
     if (res.ok) return msg.ack();
-    if (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 429) {
-      // The origin rejected the content itself (cannot happen for messages the edge validated).
-      console.error(`origin ${m.home_region} rejected events message ${msg.id}: ${res.status} ${text.slice(0, 200)}`);
-      return msg.ack();
-    }
-    console.warn(`events for ${m.home_region} not written yet (${res.status}); retry #${msg.attempts}`);
+    // The origin refused the content itself: retrying the same bytes can never succeed.
+    if (res.status >= 400 && res.status < 500 && !TRANSIENT_4XX.has(res.status)) return park(env, msg, `origin ${m.home_region} refused it: ${res.status} ${text.slice(0, 300)}`);
+    lastError = `origin ${m.home_region} answered ${res.status} ${text.slice(0, 200)}`;
   } catch (e) {
-    console.warn(`events for ${m.home_region} not delivered (${(e as Error).message}); retry #${msg.attempts}`);
+    lastError = `origin ${m.home_region} not reached: ${(e as Error).message}`;
   }
+  if (msg.attempts >= Number(env.EVENTS_MAX_DELIVERY_ATTEMPTS ?? DEFAULT_MAX_DELIVERY_ATTEMPTS)) return park(env, msg, `delivery gave up after ${msg.attempts} attempts; last: ${lastError}`);
+  console.warn(`events for ${m.home_region} not written yet (${lastError}); retry #${msg.attempts}`);
   msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, Number(env.EVENTS_MAX_RETRY_DELAY_S ?? 60)) });
 }
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: EdgeBindings): Promise<void> {
+  if (batch.queue.endsWith("-dlq")) {
+    // Queues moved these after max_retries (the consumer parks them itself before that, so this is the
+    // backstop, e.g. for a consumer that kept crashing): park with what is known.
+    await Promise.all(batch.messages.map((m) => park(env, m, `moved to ${batch.queue} by Queues after ${m.attempts} attempts`)));
+    return;
+  }
   await Promise.all(batch.messages.map((m) => deliver(env, m)));
 }

@@ -3,7 +3,7 @@ import { EventSchema } from "../shared/contract.ts";
 import { RegionSchema } from "../shared/regions.ts";
 
 // The message that travels edge → Queue → consumer → home-region origin. One message per accepted
-// request; the origin writes its events idempotently (idempotency_key is UNIQUE), so redelivery is safe.
+// request; the origin writes its events idempotently (unique per user and idempotency_key), so redelivery is safe.
 export const EVENTS_MAX_BODY_BYTES = 64 * 1024;
 
 export const EventsMessageSchema = z.object({

@@ -5,6 +5,7 @@ import { ApiError, fromZodError } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, type ReadResult } from "./cached-read.ts";
+import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
 import { readRegion } from "./region-router.ts";
@@ -28,53 +29,72 @@ function respond(c: Context<EdgeEnv>, feed: FeedResponse, cache: CacheResult, or
   return c.json(feed);
 }
 
+/** Internal query parameters the origin may name in an error → what the client actually sent. */
+const PUBLIC_FIELD: Record<string, string> = { user_id: "authorization" };
+
+/** An origin 4xx relayed to the client: same status, code and message, public field, retry-after kept. */
+function relayedError(payload: CachedPayload): ApiError {
+  let err: { code?: string; message?: string; field?: string } = {};
+  try {
+    err = (JSON.parse(payload.body) as { error?: typeof err }).error ?? {};
+  } catch {
+    /* not JSON: generic message below */
+  }
+  const field = err.field === undefined ? undefined : (PUBLIC_FIELD[err.field] ?? err.field);
+  const retryAfter = payload.headers["retry-after"];
+  return new ApiError(payload.status as 400, err.code ?? "bad_request", err.message ?? "rejected", field, retryAfter ? { "retry-after": retryAfter } : undefined);
+}
+
+/**
+ * Regions to try, in order: the preferred one first (the user's home region for signed-in reads, else
+ * geo), then the reader's geo region, then the rest in the router's weighted order.
+ */
+function tryOrder(candidates: Region[], preferred: Region, geo: Region): Region[] {
+  const rank = (r: Region) => (r === preferred ? 0 : r === geo ? 1 : 2);
+  return [...candidates].sort((a, b) => rank(a) - rank(b) || candidates.indexOf(a) - candidates.indexOf(b));
+}
+
 export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
   const cfg = edgeConfig(c.env);
   const q = FeedQuerySchema.safeParse(c.req.query());
   if (!q.success) throw fromZodError(q.error);
   const session = await requestSession(c);
-  const preferred: Region = readRegion(cfg, {
+  // Geo (or, locally, the override) picks the region of anonymous reads and of failover reads; a
+  // signed-in user's personal reads go to their home region, which alone holds their data (DESIGN §3).
+  const geo: Region = readRegion(cfg, {
     override: c.req.query("region") ?? c.req.header("x-fyp-region"),
     cf: (c.req.raw as unknown as { cf?: { country?: string; continent?: string } }).cf,
-    homeRegion: session?.homeRegion,
   });
+  const preferred: Region = session?.homeRegion ?? geo;
   const { count, cursor } = q.data;
   const route = await routeRead(c.env, preferred);
   if (route.level === 5 || route.candidates.length === 0) {
     return respond(c, await emergencyFeed(c.env.FYP_KV, preferred, count), "BYPASS");
   }
-  const params = new URLSearchParams({ count: String(count) });
-  if (cursor) params.set("cursor", cursor);
-  if (session) params.set("user_id", session.userId);
   let lastErr: unknown;
-  for (const region of route.candidates) {
-    const who = session ? `u/${session.userId}` : "anon";
-    const spec = {
-      key: `feed/${who}/${region}/${count}/${cursor ?? "first"}`,
-      region, path: `/internal/v1/feed?${params}`,
-      ttlS: session ? TTL.edgeFeedPage : TTL.edgeAnonFeed, staleS: TTL.edgeFeedStale,
-      shared: !session, maxWaitMs: WAITER_MAX_MS,
-      // Every isolate of the origin follows the admin's forced level (KV), not just the one that got
-      // the admin call.
-      headers: { "x-request-id": c.get("requestId"), [FORCED_LEVEL_HEADER]: forcedOriginLevel(route.forced[region]) },
-    };
+  for (const region of tryOrder(route.candidates, preferred, geo)) {
+    // Away from the home region (it is out of rotation or failing) a signed-in user gets that region's
+    // non-personal feed, marked limited: no other region holds, or may hold, their data.
+    const personal = session !== null && region === session.homeRegion;
     let r: ReadResult;
     try {
-      r = await cachedRead(c.env, spec, c.executionCtx);
+      r = await readFeed(c, { region, count, cursor, userId: personal ? session.userId : null, forced: route.forced[region] });
+      if (!personal && session && cursor && r.payload.status === 400) {
+        // The user's own cursor means nothing to another region's anonymous chain: start its first page.
+        r = await readFeed(c, { region, count, cursor: undefined, userId: null, forced: route.forced[region] });
+      }
     } catch (e) {
       edgeStats.originErrors++;
       lastErr = e;
       continue; // next healthy region (level 4 failover for reads)
     }
-    if (r.payload.status >= 400) {
-      const body = JSON.parse(r.payload.body) as { error?: { code: string; message: string; field?: string } };
-      throw new ApiError(r.payload.status as 400, body.error?.code ?? "bad_request", body.error?.message ?? "rejected", body.error?.field);
-    }
+    if (r.payload.status >= 400) throw relayedError(r.payload);
     const feed = JSON.parse(r.payload.body) as FeedResponse;
     if (r.result === "HIT") feed.source = "edge-cache";
     else if (r.result === "STALE") feed.source = "stale";
     if (region !== preferred) feed.degradation_level = Math.max(feed.degradation_level, 4);
     else feed.degradation_level = Math.max(feed.degradation_level, route.level);
+    if (session && !personal) feed.limited = true;
     return respond(c, feed, r.result, r.payload.headers["server-timing"]);
   }
   // No origin answered: pre-warmed trending from KV, else the emergency feed. Never a 5xx.
@@ -82,4 +102,30 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
   console.warn(`feed fallback for ${preferred}: ${(lastErr as Error)?.message}`);
   const t = await trendingFeed(c.env.FYP_KV, preferred, count, 4);
   return respond(c, t ?? (await emergencyFeed(c.env.FYP_KV, preferred, count)), "BYPASS");
+}
+
+interface FeedRead {
+  region: Region;
+  count: number;
+  cursor?: string;
+  /** The signed-in user for a personal read in their home region; null = the region's anonymous feed. */
+  userId: string | null;
+  forced: number | undefined;
+}
+
+/** One cached, coalesced origin feed read (anonymous keys are shared across users and isolates). */
+function readFeed(c: Context<EdgeEnv>, f: FeedRead): Promise<ReadResult> {
+  const params = new URLSearchParams({ count: String(f.count) });
+  if (f.cursor) params.set("cursor", f.cursor);
+  if (f.userId) params.set("user_id", f.userId);
+  const who = f.userId ? `u/${f.userId}` : "anon";
+  return cachedRead(c.env, {
+    key: `feed/${who}/${f.region}/${f.count}/${f.cursor ?? "first"}`,
+    region: f.region, path: `/internal/v1/feed?${params}`,
+    ttlS: f.userId ? TTL.edgeFeedPage : TTL.edgeAnonFeed, staleS: TTL.edgeFeedStale,
+    shared: !f.userId, maxWaitMs: WAITER_MAX_MS,
+    // Every isolate of the origin follows the admin's forced level (KV), not just the one that got
+    // the admin call.
+    headers: { "x-request-id": c.get("requestId"), [FORCED_LEVEL_HEADER]: forcedOriginLevel(f.forced) },
+  }, c.executionCtx);
 }

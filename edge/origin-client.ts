@@ -28,3 +28,13 @@ export async function callOrigin(cfg: EdgeConfig, region: Region, pathAndQuery: 
     throw new OriginUnavailable(`origin ${region} unavailable: ${why}`);
   }
 }
+
+/** Origin response headers an edge payload keeps: content type, server-timing, and retry-after (429/503). */
+export function relayedHeaders(res: Response): Record<string, string> {
+  const out: Record<string, string> = { "content-type": res.headers.get("content-type") ?? "application/json" };
+  for (const h of ["server-timing", "retry-after"]) {
+    const v = res.headers.get(h);
+    if (v) out[h] = v;
+  }
+  return out;
+}

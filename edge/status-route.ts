@@ -6,6 +6,7 @@ import { getForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { regionHealth, routeRead } from "./routing.ts";
 import { edgeStats } from "./stats.ts";
+import { listDeadLetters } from "./dead-letters.ts";
 
 // GET /v1/status: what the ops page shows. Everything is gathered with short timeouts and no retries:
 // status must answer quickly precisely when parts of the system are down.
@@ -25,10 +26,11 @@ async function originHealth(c: Context<EdgeEnv>, region: Region): Promise<Record
 
 export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
   const rh = regionHealth(c.env);
-  const [health, forced, origins] = await Promise.all([
+  const [health, forced, origins, deadLetters] = await Promise.all([
     rh ? rh.snapshot().catch((e: Error) => ({ error: e.message })) : Promise.resolve(null),
     getForcedLevels(c.env.FYP_KV),
     Promise.all(REGION_VALUES.map(async (r) => [r, await originHealth(c, r)] as const)),
+    listDeadLetters(c.env.FYP_KV, 20).catch((e: Error) => ({ count: null, letters: [], error: e.message })),
   ]);
   const regions: Record<string, unknown> = {};
   for (const [r, o] of origins) {
@@ -47,6 +49,11 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
       generated_at: new Date().toISOString(),
       regions,
       region_health: health,
+      // Events that can never be written as they are, with their reasons (`npm run dlq -- --replay`).
+      dead_letters: {
+        count: deadLetters.count,
+        recent: deadLetters.letters.map((l) => ({ id: l.id, reason: l.reason, parked_at: l.parked_at, attempts: l.attempts, events: (l.body as { events?: unknown[] })?.events?.length ?? null })),
+      },
       edge: {
         cache: { ...edgeStats, hit_rate: lookups ? (edgeStats.hit + edgeStats.stale + edgeStats.coalesced) / lookups : null },
         isolate_scope: "counters are per edge isolate",

@@ -28,6 +28,17 @@ function isQueryError(e: unknown): boolean {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57|58)/.test(code);
 }
 
+/**
+ * A SQLSTATE that no retry can fix: the data or the statement itself was refused (class 22 data
+ * exception such as "date/time field value out of range", 23 integrity violation, 42 syntax/access
+ * rule, 2B/2F/XX…: Postgres appendix A). Connection, resource, shutdown and transaction-rollback classes
+ * (08, 53, 57, 58, 40) are transient and stay retryable.
+ */
+export function isPermanentDbError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === "string" && /^(22|23|42|2F|39|P0)/.test(code);
+}
+
 export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnections = 3): Db {
   applyLocalProxy(cfg.NEON_WS_PROXY);
   const pool = new Pool({ connectionString: cfg.DATABASE_URL, max: maxConnections, connectionTimeoutMillis: 2000 });

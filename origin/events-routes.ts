@@ -8,7 +8,7 @@ import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { parseUserId, parseVideoId } from "../shared/ids.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
-import type { Db } from "./db.ts";
+import { type Db, isPermanentDbError } from "./db.ts";
 import { bumpCounters } from "./live-counters.ts";
 import { timelineEventsOf } from "./timeline/from-events.ts";
 import { PostgresTimelineStore } from "./timeline/postgres.ts";
@@ -17,15 +17,18 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 // into THIS region's database, exactly once per idempotency key.
 //  - Residency guard: the batch must name this region as the user's home region AND the user must
 //    live in this region's database; anything else is refused (409), never written here.
-//  - Idempotency: INSERT … ON CONFLICT (idempotency_key) DO NOTHING, so redelivery is harmless.
-//  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later.
+//  - Idempotency: INSERT … ON CONFLICT (user_id, idempotency_key) DO NOTHING (keys are the client's, so
+//    unique per user), so redelivery is harmless.
+//  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later; data the
+//    database refuses (a permanent SQLSTATE) answers 422, which the consumer dead-letters with the reason.
 //  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
 //    idempotent, origin/timeline/from-events.ts) in the same try: a failed append fails the request like
 //    a failed insert, and the redelivery appends what is missing.
 export const OriginEventsBody = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
 
 /** DB writes follow the seed's DB-write policy: 3 retries, 100/500/2000 ms ±30%, 5 s per try. */
-const withDbWriteRetry = <T>(f: (timeoutMs: number) => Promise<T>): Promise<T> => retry(() => f(RETRY.dbWrite.perTryTimeoutMs), RETRY.dbWrite);
+const withDbWriteRetry = <T>(f: (timeoutMs: number) => Promise<T>): Promise<T> =>
+  retry(() => f(RETRY.dbWrite.perTryTimeoutMs), RETRY.dbWrite, { retryable: (e) => !(e instanceof ApiError) && !isPermanentDbError(e) });
 
 async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {
   const rows = await db.query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()], RETRY.dbRead.perTryTimeoutMs * 10);
@@ -39,7 +42,7 @@ function insertSql(n: number): string {
     rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`);
   }
   return `INSERT INTO interactions (user_id, video_id, author_id, type, watch_ms, ts, idempotency_key, region)
-          VALUES ${rows.join(", ")} ON CONFLICT (idempotency_key) DO NOTHING RETURNING video_id, type`;
+          VALUES ${rows.join(", ")} ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING video_id, type`;
 }
 
 export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
@@ -68,6 +71,9 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
       if (timeline.length) await withDbWriteRetry(() => new PostgresTimelineStore(d.db).append(timeline));
     } catch (e) {
       if (e instanceof ApiError) throw e;
+      // The database refused the data itself: a permanent 422 the queue consumer dead-letters with this
+      // reason instead of retrying a write that can never succeed.
+      if (isPermanentDbError(e)) throw new ApiError(422, "unwritable", `events refused by the database (SQLSTATE ${(e as { code: string }).code}): ${(e as Error).message}`, "events");
       c.header("retry-after", "2");
       throw new ApiError(503, "db_unavailable", `events not written: ${(e as Error).message}`);
     }

@@ -6,7 +6,7 @@ import type { Region } from "../shared/regions.ts";
 import { cachedTrendingIds, trendingIds } from "./candidates.ts";
 import { type Chain, cachedRecommendations, loadChain, storeChain } from "./chains.ts";
 import type { RequestDeps } from "./context.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { type Cursor, encodeCursor } from "./cursor.ts";
 import { FeatureStore, type VideoFeatures } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
 import { rankedChain, timed } from "./ranked-chain.ts";
@@ -20,7 +20,8 @@ import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
 export interface FeedRequest {
   userId: string | null; // numeric string; null = anonymous
   count: number;
-  cursor?: string;
+  /** The verified cursor (origin/cursor.ts), decoded before the request counted against any budget. */
+  position?: Cursor;
   /** Shed by the bulkhead: answer like level 3 (cache only) without touching Postgres or ranking. */
   shed?: boolean;
   /** Admin-forced level sent by the edge; undefined = this isolate's own setting. */
@@ -95,8 +96,8 @@ export async function buildFeed(d: RequestDeps, req: FeedRequest): Promise<FeedR
   let chainId: string;
   let offset = 0;
   let chain: Chain | null = null;
-  if (req.cursor) {
-    const c = await decodeCursor(d.cfg.cursorSecret, req.cursor, userKey);
+  if (req.position) {
+    const c = req.position;
     chainId = c.chain;
     offset = c.offset;
     if (useRedis) {
