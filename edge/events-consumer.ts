@@ -2,6 +2,7 @@ import type { Message, MessageBatch } from "@cloudflare/workers-types";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { EventsMessageSchema } from "./events-message.ts";
 import { callOrigin } from "./origin-client.ts";
+import { reportOriginError } from "./origin-error-report.ts";
 import { parkDeadLetter } from "./dead-letters.ts";
 
 // Queue consumer for EVENTS: deliver each message to the user's home-region origin
@@ -41,8 +42,10 @@ async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> 
     // The origin refused the content itself: retrying the same bytes can never succeed.
     if (res.status >= 400 && res.status < 500 && !TRANSIENT_4XX.has(res.status)) return park(env, msg, `origin ${m.home_region} refused it: ${res.status} ${text.slice(0, 300)}`);
     lastError = `origin ${m.home_region} answered ${res.status} ${text.slice(0, 200)}`;
+    if (res.status >= 500) await reportOriginError(env, m.home_region, lastError); // restarts a recovering region's error-free timer
   } catch (e) {
     lastError = `origin ${m.home_region} not reached: ${(e as Error).message}`;
+    await reportOriginError(env, m.home_region, lastError);
   }
   if (msg.attempts >= Number(env.EVENTS_MAX_DELIVERY_ATTEMPTS ?? DEFAULT_MAX_DELIVERY_ATTEMPTS)) return park(env, msg, `delivery gave up after ${msg.attempts} attempts; last: ${lastError}`);
   console.warn(`events for ${m.home_region} not written yet (${lastError}); retry #${msg.attempts}`);

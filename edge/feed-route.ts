@@ -8,6 +8,7 @@ import { cachedRead, type ReadResult } from "./cached-read.ts";
 import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
+import { reportOriginError } from "./origin-error-report.ts";
 import { readRegion } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
@@ -85,6 +86,7 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
       }
     } catch (e) {
       edgeStats.originErrors++;
+      c.executionCtx.waitUntil(reportOriginError(c.env, region, e)); // restarts a recovering region's error-free timer
       lastErr = e;
       continue; // next healthy region (level 4 failover for reads)
     }

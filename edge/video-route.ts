@@ -9,6 +9,7 @@ import { cacheGet } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { HotKeys } from "./hot-keys.ts";
 import { KV } from "./kv-keys.ts";
+import { reportOriginError } from "./origin-error-report.ts";
 import { readRegion } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
@@ -64,8 +65,9 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
         c.executionCtx,
       );
       return send(c, r.payload.body, r.payload.status, r.result, hot);
-    } catch {
+    } catch (e) {
       edgeStats.originErrors++;
+      c.executionCtx.waitUntil(reportOriginError(c.env, region, e)); // restarts a recovering region's error-free timer
     }
   }
   const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
