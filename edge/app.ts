@@ -11,7 +11,9 @@ import { openApiDocument } from "./openapi.ts";
 import { publicRoutes } from "./public-routes.ts";
 import { statusRoute } from "./status-route.ts";
 import { videoRoute } from "./video-route.ts";
+import { videoPatchRoute, videoUploadRoute } from "./video-write-route.ts";
 import { bodyLimitMiddleware } from "../shared/json-body.ts";
+import { setCacheHost } from "./edge-cache.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
 
@@ -31,6 +33,7 @@ app.use("*", async (c, next) => {
   const incoming = c.req.header("x-request-id");
   c.set("requestId", incoming && /^[A-Za-z0-9_\-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID());
   c.set("t0", performance.now());
+  setCacheHost(c.env.EDGE_HOSTNAME || new URL(c.req.url).host);
   await next();
   c.res.headers.set("x-request-id", c.get("requestId"));
 });
@@ -45,6 +48,8 @@ app.use("*", bodyLimitMiddleware(EVENTS_MAX_BODY_BYTES));
 
 app.get("/v1/feed", feedRoute);
 app.get("/v1/videos/:video_id", videoRoute);
+app.post("/v1/videos", videoUploadRoute);
+app.patch("/v1/videos/:video_id", videoPatchRoute);
 app.post("/v1/events", eventsRoute);
 app.get("/v1/status", statusRoute);
 app.get("/openapi.json", (c) => c.json(openApiDocument()));

@@ -14,7 +14,16 @@ export interface CacheHit {
 }
 
 const STORED_AT = "x-fyp-stored-at";
-const keyUrl = (key: string) => `https://edge-cache.fyp.internal/${encodeURI(key)}`;
+// Cache API keys are URLs of the zone the edge is deployed on (the Cache API stores nothing on
+// *.workers.dev, and keys of another hostname could collide with a real page): EDGE_HOSTNAME, else the
+// host the request came in on. Set once per request by the app's first middleware.
+let cacheHost = "localhost";
+/** Hostname of the edge's zone route used in cache keys (e.g. "fyp.example.com"). */
+export function setCacheHost(host: string): void {
+  cacheHost = host;
+}
+/** The Cache API URL of a key: `https://<zone host>/__fyp-cache/<key>`. */
+export const keyUrl = (key: string) => `https://${cacheHost}/__fyp-cache/${encodeURI(key)}`;
 
 function cache(): Cache | null {
   // caches.default exists in workerd; absent in plain Node (unit tests of callers still work).

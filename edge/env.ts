@@ -12,6 +12,8 @@ export interface EdgeBindings {
   ORIGIN_EU_URL: string;
   ORIGIN_APAC_URL: string;
   DEFAULT_REGION?: string;
+  /** Hostname of the zone route the edge is deployed on (`npm run deploy` sets it); Cache API keys use it. */
+  EDGE_HOSTNAME?: string;
   /** Trending lists, hot video pool, emergency pages (written by the pre-warm cron). */
   FYP_KV: KVNamespace;
   /** Coalescer Durable Objects, one per hot shared key. */

@@ -1,7 +1,7 @@
 import { AdminClient, type AdminResult } from "../shared/client/admin-client.ts";
 import { sampleOf, StatusHistory } from "../shared/client/status-history.ts";
 import { statusView, type StatusView } from "../shared/client/status-view.ts";
-import { renderCache, renderHealthEvents, renderIncidents, renderRegions } from "./ops-render.ts";
+import { renderCache, renderDeadLetters, renderHealthEvents, renderIncidents, renderRegions } from "./ops-render.ts";
 import { legendHtml, type Series, sparklineSvg } from "./sparkline.ts";
 
 // The ops dashboard (GET /ops): polls GET /v1/status every 2 s, draws the last minutes as sparklines,
@@ -39,6 +39,8 @@ function render(v: StatusView): void {
   renderCache($("edge-cache") as HTMLTableElement, v);
   renderIncidents($("incidents") as HTMLTableElement, v);
   renderHealthEvents($("health-events") as HTMLTableElement, v);
+  renderDeadLetters($("dead-letters") as HTMLTableElement, v);
+  $("dead-letter-count").textContent = v.deadLetters.count === null ? "?" : String(v.deadLetters.count);
   $("edge-hit-rate").textContent = v.hitRate === null ? "–" : `${(v.hitRate * 100).toFixed(1)}%`;
   $("status-updated").textContent = v.generatedAt ? new Date(v.generatedAt).toLocaleTimeString() : new Date().toLocaleTimeString();
 }

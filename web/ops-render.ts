@@ -94,3 +94,9 @@ export function renderHealthEvents(table: HTMLTableElement, v: StatusView): void
   ]);
   listTable(table, ["at", "region", "transition", "weight", "reason"], rows, "no events yet");
 }
+
+export function renderDeadLetters(table: HTMLTableElement, v: StatusView): void {
+  const rows = v.deadLetters.recent.map((l) => [when(l.parked_at), String(l.id ?? "?"), String(l.events ?? "?"), String(l.attempts ?? ""), String(l.reason ?? "")]);
+  const empty = v.deadLetters.count === null ? "dead letters unavailable" : "none: every acknowledged event was delivered or is still queued";
+  listTable(table, ["parked", "message", "events", "attempts", "reason"], rows, empty);
+}

@@ -33,6 +33,8 @@ export interface StatusView {
   healthError: string | null;
   cache: Record<string, unknown>;
   hitRate: number | null;
+  /** Parked events messages (edge/dead-letters.ts): total and the most recent with their reasons. */
+  deadLetters: { count: number | null; recent: Record<string, unknown>[] };
 }
 
 type Obj = Record<string, unknown>;
@@ -71,6 +73,7 @@ export function statusView(raw: unknown): StatusView {
     generatedAt: str(s.generated_at), regions,
     incidents: objs(rh.incidents), events: objs(rh.events), healthError: str(rh.error),
     cache, hitRate: num(cache.hit_rate),
+    deadLetters: { count: num(obj(s.dead_letters).count), recent: objs(obj(s.dead_letters).recent) },
   };
 }
 
