@@ -97,10 +97,13 @@ describe("ranking service", () => {
   });
 
   it("batches concurrent requests into one session.run", async () => {
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => rank(srv, columnarBody(20, 100 + i))));
+    // A batch goes out when it is full (12 × 20 rows) or after maxWaitMs: a long wait and an exact size make
+    // the outcome independent of how fast a loaded machine gets the 12 requests in.
+    const s = await start({ maxBatchRows: 240, maxWaitMs: 1000 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => rank(s, columnarBody(20, 100 + i))));
     expect(results.every((r) => r.status === 200)).toBe(true);
-    expect(Math.max(...results.map((r) => r.body.batch_rows))).toBeGreaterThan(20);
-    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(results.map((r) => r.body.batch_rows)).toEqual(new Array(12).fill(240));
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
     const num = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1]);
     expect(num("fyp_rank_batches_total")).toBeLessThan(Number(/fyp_rank_requests_total\{status="200"\} (\d+)/.exec(metrics)?.[1]));
   });
