@@ -70,7 +70,7 @@ export class InvalidJobError extends Error {
 
 /**
  * Shape and range check of one job (user 16, video rows×16, ctx rows×4, every value a feature value).
- * Returns the error to reject with, or null. ~0.1 ms for 5,000 rows.
+ * Returns the error to reject with, or null. One pass over the values.
  */
 export function checkJob(job: RankJob): InvalidJobError | null {
   if (!Number.isSafeInteger(job.rows) || job.rows < 0) return new InvalidJobError("candidates", `rows must be a non-negative integer, got ${job.rows}`);

@@ -11,6 +11,7 @@ import { originConfig } from "./env.ts";
 import { originSignals } from "./signals.ts";
 import { breakerStateGauge } from "../shared/circuit-breaker.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
+import { replicationRoutes } from "./replication/routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { Bulkhead } from "./bulkhead.ts";
@@ -41,6 +42,9 @@ app.use("/internal/*", async (c, next) => {
     throw new ApiError(401, "unauthorized", "internal endpoint: missing or wrong x-internal-secret", "x-internal-secret");
   await next();
 });
+
+// Catalogue replication: a tick after each health probe, lag and checksum endpoints (before the health route).
+replicationRoutes(app, deps);
 
 app.get("/internal/v1/health", async (c) => {
   const d = deps(c);
@@ -93,7 +97,7 @@ eventsRoutes(app, deps);
 app.post("/internal/v1/counters/flush", async (c) => {
   const d = deps(c);
   d.metrics.request("counters_flush");
-  return c.json(await flushCounters(d.db, d.redis));
+  return c.json(await flushCounters(d.db, d.redis, d.cfg.REGION));
 });
 
 app.get("/metrics", (c) => {

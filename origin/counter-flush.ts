@@ -1,38 +1,36 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { Region } from "../shared/regions.ts";
 import type { Db } from "./db.ts";
-import { type CounterDelta, counterKey, DIRTY_SET, takeDeltas } from "./live-counters.ts";
+import { type CounterDelta, restoreDeltas, takeDeltas } from "./live-counters.ts";
 
-// Moves accumulated view/like deltas from Redis into Postgres in one UPDATE … FROM unnest(…) per batch.
-// Runs from the origin's Cron trigger (and on demand via /internal/v1/counters/flush). If the UPDATE
+// Moves accumulated view/like deltas from Redis into THIS region's row of the per-video CRDT counters
+// (video_counters, one row per (video, region), shared/db/replication-schema.ts) in one upsert per batch.
+// Only this region's row is ever written here; the other regions' rows arrive by replication. A trigger
+// folds each change into videos.views / videos.likes, so reads see seed baseline + Σ over regions.
+// Runs from the origin's Cron trigger (and on demand via /internal/v1/counters/flush). If the upsert
 // fails, the deltas are put back into Redis so no count is lost.
-export async function flushCounters(db: Db, redis: Redis, maxVideos = 2000): Promise<{ videos: number; views: number; likes: number }> {
+export async function flushCounters(db: Db, redis: Redis, region: Region, maxVideos = 2000): Promise<{ videos: number; views: number; likes: number; unlikes: number }> {
   const deltas = await takeDeltas(redis, maxVideos);
-  if (!deltas.length) return { videos: 0, views: 0, likes: 0 };
+  if (!deltas.length) return { videos: 0, views: 0, likes: 0, unlikes: 0 };
   try {
-    await db.query(
-      `UPDATE videos v SET views = v.views + d.views, likes = v.likes + d.likes
-         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(video_id, views, likes)
-        WHERE v.video_id = d.video_id`,
-      [deltas.map((d) => d.videoId), deltas.map((d) => d.views), deltas.map((d) => d.likes)],
-      5000,
-    );
+    await addToRegionCounters(db, region, deltas);
   } catch (e) {
-    await restore(redis, deltas);
+    await restoreDeltas(redis, deltas);
     throw e;
   }
-  return {
-    videos: deltas.length,
-    views: deltas.reduce((s, d) => s + d.views, 0),
-    likes: deltas.reduce((s, d) => s + d.likes, 0),
-  };
+  const sum = (k: "views" | "likes" | "unlikes") => deltas.reduce((s, d) => s + d[k], 0);
+  return { videos: deltas.length, views: sum("views"), likes: sum("likes"), unlikes: sum("unlikes") };
 }
 
-async function restore(redis: Redis, deltas: CounterDelta[]): Promise<void> {
-  const p = redis.pipeline();
-  for (const d of deltas) {
-    if (d.views) p.incrby(counterKey(d.videoId, "views"), d.views);
-    if (d.likes) p.incrby(counterKey(d.videoId, "likes"), d.likes);
-    p.sadd(DIRTY_SET, d.videoId);
-  }
-  await p.exec();
+/** Grow this region's counters by the deltas (each component only grows: a G-counter / PN pair). */
+export async function addToRegionCounters(db: Db, region: Region, deltas: CounterDelta[], timeoutMs = 5000): Promise<void> {
+  await db.query(
+    `INSERT INTO video_counters AS c (video_id, region, views, likes_added, likes_removed, updated_at)
+     SELECT d.video_id, $1, d.views, d.likes, d.unlikes, now()
+       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(video_id, views, likes, unlikes)
+     ON CONFLICT (video_id, region) DO UPDATE SET views = c.views + excluded.views, likes_added = c.likes_added + excluded.likes_added,
+            likes_removed = c.likes_removed + excluded.likes_removed, updated_at = now()`,
+    [region, deltas.map((d) => d.videoId), deltas.map((d) => d.views), deltas.map((d) => d.likes), deltas.map((d) => d.unlikes)],
+    timeoutMs,
+  );
 }

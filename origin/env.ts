@@ -17,6 +17,8 @@ export interface OriginBindings {
   FORCED_LEVEL?: string;
   /** Per-try timeout of ranking calls (ms); default = the seed's ML inference policy (40 ms). */
   RANK_TIMEOUT_MS?: string;
+  /** Period of this region's replication heartbeat (ms); lag allows one period between beats. */
+  REPLICATION_HEARTBEAT_MS?: string;
 }
 
 const OriginConfigSchema = z.object({
@@ -30,6 +32,7 @@ const OriginConfigSchema = z.object({
   CURSOR_SECRET: z.string().optional(),
   MEDIA_BASE_URL: z.string().default("https://media.fyp-edge.example"),
   RANK_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
+  REPLICATION_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 export type OriginConfig = z.infer<typeof OriginConfigSchema> & { cursorSecret: string };
 

@@ -42,6 +42,17 @@ const MAX_FOLLOWEES = 1000;
 /** Per-isolate memo of decoded video features (30 s: counts may lag that much). */
 const videoMemo = new IsolateCache<VideoFeatures>(60_000, 30_000);
 export const videoMemoStats = () => ({ hits: videoMemo.hits, misses: videoMemo.misses });
+
+/**
+ * Drop cached features of videos whose row changed underneath the cache (an edit, merged counters,
+ * replication): this isolate's memo and the Redis copies. Best effort: Redis errors are swallowed (the
+ * TTL still bounds staleness).
+ */
+export async function forgetVideos(redis: Redis, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  for (const id of ids) videoMemo.delete(id);
+  await redis.del(...ids.map(vKey)).catch(() => 0);
+}
 const MAX_RECENT = 200;
 
 type VideoRow = { video_id: string; author_id: string; embedding: number[]; views: string; likes: string; created_at: Date | string; duration_ms: number; caption: string; upload_region: Region };

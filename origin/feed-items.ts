@@ -16,6 +16,8 @@ export function toItem(cfg: OriginConfig, v: VideoFeatures, score: number, reaso
   return {
     video_id: vid, author_id: formatUserId(v.author), caption: v.caption, duration_ms: v.durationMs,
     video_url: `${cfg.MEDIA_BASE_URL}/${v.region}/${vid}.mp4`, thumbnail_url: `${cfg.MEDIA_BASE_URL}/${v.region}/${vid}.jpg`,
-    stats: { views: v.views, likes: v.likes }, score: Math.round(score * 1e4) / 1e4, reason,
+    // Merged CRDT counts (seed baseline + Σ per-region counters, shared/db/replication-schema.ts); likes
+    // is a PN pair and can dip below zero transiently (an unlike counted before its like): shown as 0.
+    stats: { views: Math.max(0, v.views), likes: Math.max(0, v.likes) }, score: Math.round(score * 1e4) / 1e4, reason,
   };
 }

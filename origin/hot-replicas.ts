@@ -5,7 +5,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 // read picks one at random. Cold keys keep their single copy.
 export const REPLICAS = 8;
 const HOT_TTL_S = 300;
-const replicaKey = (key: string, i: number) => `${key}#r${i}`;
+export const replicaKey = (key: string, i: number) => `${key}#r${i}`;
 
 export async function readHot(redis: Redis, key: string, rand = Math.random()): Promise<string | null> {
   const i = Math.floor(rand * REPLICAS) % REPLICAS;

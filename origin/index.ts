@@ -13,7 +13,7 @@ export default {
     const cfg = originConfig(env);
     const db = openDb(cfg);
     ctx.waitUntil(
-      flushCounters(db, redisFor(cfg))
+      flushCounters(db, redisFor(cfg), cfg.REGION)
         .then((r) => console.log(`counter flush: ${JSON.stringify(r)}`), (e: Error) => console.warn(`counter flush failed: ${e.message}`))
         .finally(() => db.end()),
     );

@@ -25,6 +25,11 @@ export class IsolateCache<V> {
     return undefined;
   }
 
+  /** Forget an entry (its source changed underneath, e.g. a replicated edit). */
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
   set(key: string, v: V, now = Date.now()): void {
     if (this.map.size >= this.max) {
       // Map iterates in insertion order: drop the oldest tenth in one go.

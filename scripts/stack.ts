@@ -4,6 +4,7 @@ import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, profileDirName, regionDatabas
 import { devSecrets } from "./local/dev-secrets.ts";
 import { startNeonProxy } from "./local/neon-ws-proxy.ts";
 import { startPostgres } from "./local/postgres.ts";
+import { seedWithReplication } from "./local/replication.ts";
 import { ensureRedisInstalled, startRedis } from "./local/redis.ts";
 import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
 import { startUpstashBridge } from "./local/upstash-bridge.ts";
@@ -93,7 +94,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
 
     await step(4, `synthetic data (${opts.users} users, ${opts.videos} videos)`, () =>
-      seedAll({ pgPort: ports.postgres, users: opts.users, videos: opts.videos, interactionsPerUser: opts.interactionsPerUser, seed: opts.seed ?? 42, log }),
+      // Catalogue replication between the region databases is paused around the seed, then (re)started.
+      seedWithReplication(ports.postgres, () => seedAll({ pgPort: ports.postgres, users: opts.users, videos: opts.videos, interactionsPerUser: opts.interactionsPerUser, seed: opts.seed ?? 42, log }), log),
     );
 
     const modelDir = join(dataDir, "models");

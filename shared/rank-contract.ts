@@ -39,12 +39,12 @@ export interface BadFeature {
   value: number;
 }
 
-/** Scans a packed block for the first value that is not isFeatureValue; null when all are fine. ~0.1 ms for 5,000 × 20. */
+/** Scans a packed block (rows × dim) for the first value that is not isFeatureValue; null when all are fine. One comparison per value. */
 export function findBadFeature(block: ArrayLike<number>, dim: number): BadFeature | null {
-  for (let i = 0; i < block.length; i++) {
-    const v = block[i];
-    // Written as the negation so NaN (every comparison false) is caught too.
-    if (!(v >= -FEATURE_ABS_MAX && v <= FEATURE_ABS_MAX)) return { row: Math.floor(i / dim), col: i % dim, value: v };
+  const n = block.length;
+  for (let i = 0; i < n; i++) {
+    // Written as a negation so NaN (every comparison false) is caught too; ±Infinity fails the bound.
+    if (!(Math.abs(block[i]) <= FEATURE_ABS_MAX)) return { row: Math.floor(i / dim), col: i % dim, value: block[i] };
   }
   return null;
 }

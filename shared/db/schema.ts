@@ -6,6 +6,8 @@
 // shard_0 … shard_7, shard k holding partitions 8k … 8k+7 (users_p00 … users_p63). The app's shard
 // router (shared/db/shard-router.ts) predicts the partition and shard Postgres really uses.
 
+import { replicationSchemaStatements } from "./replication-schema.ts";
+
 export const USER_PARTITIONS = 64;
 export const SHARDS = 8;
 export const PARTITIONS_PER_SHARD = USER_PARTITIONS / SHARDS;
@@ -53,6 +55,8 @@ export function schemaStatements(): string[] {
   out.push(`CREATE INDEX IF NOT EXISTS videos_views ON videos (views DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_topic_views ON videos (topic, views DESC) WHERE status = 'active'`);
   out.push(`CREATE INDEX IF NOT EXISTS videos_region_views ON videos (upload_region, views DESC) WHERE status = 'active'`);
+  // Replicated catalogue: LWW version, CRDT counters, creator profiles, heartbeat (shared/db/replication-schema.ts).
+  out.push(...replicationSchemaStatements());
   // Coarse quantizer of the IVF index used for "similar" candidates: one centroid per list; a video's
   // `topic` is the list it is filed under (videos_topic_views serves a list scan).
   out.push(`CREATE TABLE IF NOT EXISTS ivf_centroids (
