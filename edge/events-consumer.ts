@@ -2,6 +2,8 @@ import type { Message, MessageBatch } from "@cloudflare/workers-types";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { EventsMessageSchema } from "./events-message.ts";
 import { callOrigin } from "./origin-client.ts";
+import { deliverVideoWrite } from "./video-write-consumer.ts";
+import { isVideoWriteMessage } from "../shared/video-write-contract.ts";
 import { reportOriginError } from "./origin-error-report.ts";
 import { parkDeadLetter } from "./dead-letters.ts";
 
@@ -27,6 +29,8 @@ async function park(env: EdgeBindings, msg: Message<unknown>, reason: string): P
 }
 
 async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> {
+  // Queued catalogue writes (uploads, edits) share the queue: edge/video-write-consumer.ts.
+  if (isVideoWriteMessage(msg.body)) return deliverVideoWrite(env, msg);
   const parsed = EventsMessageSchema.safeParse(msg.body);
   if (!parsed.success) return park(env, msg, `malformed message: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
   let lastError: string;

@@ -12,6 +12,7 @@ import { originSignals } from "./signals.ts";
 import { breakerStateGauge } from "../shared/circuit-breaker.ts";
 import { catalogRoutes } from "./catalog-routes.ts";
 import { replicationRoutes } from "./replication/routes.ts";
+import { videoWriteRoutes } from "./video-write-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { Bulkhead } from "./bulkhead.ts";
@@ -92,6 +93,7 @@ app.get("/internal/v1/feed", async (c) => {
 });
 
 catalogRoutes(app, deps);
+videoWriteRoutes(app, deps);
 eventsRoutes(app, deps);
 
 app.post("/internal/v1/counters/flush", async (c) => {

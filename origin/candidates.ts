@@ -79,13 +79,16 @@ export async function followingIds(db: Db, user: UserFeatures, limit: number): P
 }
 
 async function exploreIds(db: Db, limit: number): Promise<string[]> {
-  // Uniform sample of the catalogue by id: cheap, unbiased by popularity (that is the point of explore).
+  // Uniform sample of the catalogue, unbiased by popularity (that is the point of explore): block
+  // sampling reads only ~3×limit rows' worth of pages. Ids are sparse since uploads (shared/video-id.ts),
+  // so sampling random ids below max(video_id) would almost never hit a row.
   const rows = await db.query<{ video_id: string }>(
-    `SELECT video_id FROM videos WHERE status = 'active' AND video_id = ANY(
-       SELECT (1 + floor(random() * (SELECT max(video_id) FROM videos)))::bigint FROM generate_series(1, $1))`,
-    [limit * 2],
+    `SELECT video_id FROM videos
+       TABLESAMPLE SYSTEM (least(100, 100.0 * $1 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'videos'::regclass))))
+      WHERE status = 'active' ORDER BY random() LIMIT $2`,
+    [limit * 3, limit],
   );
-  return rows.slice(0, limit).map((r) => String(r.video_id));
+  return rows.map((r) => String(r.video_id));
 }
 
 export interface CandidateOptions {
