@@ -9,7 +9,7 @@ import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
 import { reportOriginError } from "./origin-error-report.ts";
-import { readRegion } from "./region-router.ts";
+import { readRegion, requestGeo } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
@@ -64,7 +64,7 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
   // signed-in user's personal reads go to their home region, which alone holds their data (DESIGN §3).
   const geo: Region = readRegion(cfg, {
     override: c.req.query("region") ?? c.req.header("x-fyp-region"),
-    cf: (c.req.raw as unknown as { cf?: { country?: string; continent?: string } }).cf,
+    cf: requestGeo(c.req.raw),
   });
   const preferred: Region = session?.homeRegion ?? geo;
   const { count, cursor } = q.data;

@@ -6,7 +6,7 @@ import { edgeConfig } from "./env.ts";
 import { trendingFromKv } from "./fallback.ts";
 import { KV } from "./kv-keys.ts";
 import { prewarm } from "./prewarm.ts";
-import { readRegion } from "./region-router.ts";
+import { readRegion, requestGeo } from "./region-router.ts";
 
 // KV-served public reads: trending (never waits on an origin) and the static emergency page.
 export function publicRoutes(app: Hono<EdgeEnv>): void {
@@ -14,7 +14,7 @@ export function publicRoutes(app: Hono<EdgeEnv>): void {
     const cfg = edgeConfig(c.env);
     const q = c.req.query("region");
     if (q !== undefined && !isRegion(q)) throw new ApiError(400, "invalid_request", "must be one of us, eu, apac", "region");
-    const region: Region = q ?? readRegion(cfg, { cf: (c.req.raw as unknown as { cf?: { country?: string; continent?: string } }).cf });
+    const region: Region = q ?? readRegion(cfg, { cf: requestGeo(c.req.raw) });
     const t = await trendingFromKv(c.env.FYP_KV, region);
     if (!t) {
       // Nothing pre-warmed yet: answer now with an empty list and fill KV in the background.
@@ -27,7 +27,8 @@ export function publicRoutes(app: Hono<EdgeEnv>): void {
   app.get("/emergency", async (c) => {
     const cfg = edgeConfig(c.env);
     const q = c.req.query("region");
-    const region: Region = q && isRegion(q) ? q : readRegion(cfg, { cf: null });
+    if (q !== undefined && !isRegion(q)) throw new ApiError(400, "invalid_request", "must be one of us, eu, apac", "region");
+    const region: Region = q ?? readRegion(cfg, { cf: requestGeo(c.req.raw) });
     const html = (await c.env.FYP_KV.get(KV.emergencyHtml(region))) ?? (await c.env.FYP_KV.get(KV.emergencyHtml("us")));
     return c.html(html ?? "<!doctype html><title>fyp-edge</title><p id=emergency-banner>We're having trouble right now. Please try again shortly.</p>", 200, {
       "cache-control": "public, max-age=60",

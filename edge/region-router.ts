@@ -18,3 +18,8 @@ export function readRegion(cfg: EdgeConfig, input: RoutingInput): Region {
   const geo = regionForGeo(input.cf?.country, input.cf?.continent);
   return geo ?? input.homeRegion ?? cfg.DEFAULT_REGION;
 }
+
+/** `request.cf` geo fields of a request (absent offline under wrangler dev, and in tests). */
+export function requestGeo(req: Request): { country?: string; continent?: string } | null {
+  return (req as unknown as { cf?: { country?: string; continent?: string } }).cf ?? null;
+}

@@ -10,7 +10,7 @@ import { edgeConfig } from "./env.ts";
 import { HotKeys } from "./hot-keys.ts";
 import { KV } from "./kv-keys.ts";
 import { reportOriginError } from "./origin-error-report.ts";
-import { readRegion } from "./region-router.ts";
+import { readRegion, requestGeo } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
 
@@ -34,7 +34,7 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
   if (id === null) throw new ApiError(400, "invalid_request", "must look like v123", "video_id");
   const vid = `v${id}`;
   const cfg = edgeConfig(c.env);
-  const preferred = readRegion(cfg, { override: c.req.query("region") ?? c.req.header("x-fyp-region"), cf: null });
+  const preferred = readRegion(cfg, { override: c.req.query("region") ?? c.req.header("x-fyp-region"), cf: requestGeo(c.req.raw) });
   const rps = hotKeys.hit(vid);
   const hot = hotKeys.isHot(rps);
   const key = `video/${vid}`;

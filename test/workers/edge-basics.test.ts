@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintSessionToken, sessionFromHeader } from "../../shared/auth.ts";
 import { app } from "../../edge/app.ts";
@@ -27,6 +28,13 @@ describe("edge inside workerd", () => {
     }
     const bad = await app.request("/v1/feed", { headers: { authorization: "Bearer nope" } }, env);
     expect(bad.status).toBe(401);
+  });
+
+  it("geo (request.cf) picks the region of anonymous reads: trending and the emergency page", async () => {
+    const geo = (path: string, cf: { country: string; continent: string }) => SELF.fetch(`http://edge${path}`, { cf } as RequestInit);
+    expect(((await (await geo("/v1/trending", { country: "DE", continent: "EU" })).json()) as { region: string }).region).toBe("eu");
+    expect(((await (await geo("/v1/trending", { country: "JP", continent: "AS" })).json()) as { region: string }).region).toBe("apac");
+    expect((await SELF.fetch("http://edge/emergency?region=mars")).status).toBe(400);
   });
 
   it("signs cursors so a tampered or foreign one is a 400", async () => {
