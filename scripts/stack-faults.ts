@@ -3,8 +3,9 @@ import type { Managed, Supervisor } from "./local/supervisor.ts";
 
 // Real faults for chaos and degradation tests: stop/start or pause/resume the actual processes of the
 // local stack (Redis, Postgres, the ranking service, a region's origin worker). No mocks: a stopped Redis
-// refuses connections, a paused Postgres hangs, a stopped origin is gone from the network.
-export type FaultAction = "stop" | "start" | "pause" | "resume";
+// refuses connections, a paused Postgres hangs, a stopped origin is gone from the network, a killed
+// Postgres (SIGKILL to postmaster and backends: a crash) comes back through crash recovery on "start".
+export type FaultAction = "stop" | "start" | "pause" | "resume" | "kill";
 export interface Faults {
   apply(target: "redis" | "postgres" | "ranking" | "origin", action: FaultAction, region?: Region): Promise<void>;
   /** Stops what faults restarted (the stack's own closers know only the originals). */
@@ -26,16 +27,19 @@ interface Pausable {
   pause(): void;
   resume(): void;
 }
+interface Killable extends Pausable {
+  kill(): Promise<void>;
+}
 
 export function createFaults(deps: {
   sup: Supervisor;
   redis: Record<Region, Pausable & { restart(): Promise<void> }>;
   origins: Record<Region, Managed>;
-  postgres: { current: Pausable; restart(): Promise<Pausable> };
+  postgres: { current: Killable; restart(): Promise<Killable> };
   ranking: { current: Managed; restart(): Promise<Managed> };
   startOrigin(r: Region): Promise<Managed>;
 }): Faults {
-  let pg: Pausable | null = deps.postgres.current;
+  let pg: Killable | null = deps.postgres.current;
   let pgRestarted = false;
   let ranking: Managed | null = deps.ranking.current;
   const origins: Partial<Record<Region, Managed | null>> = { ...deps.origins };
@@ -45,6 +49,7 @@ export function createFaults(deps: {
   };
   return {
     async apply(target, action, region) {
+      if (action === "kill" && target !== "postgres") throw new Error("kill: postgres only");
       if (target === "redis") {
         const r = deps.redis[need(region)];
         if (action === "stop") await r.stop();
@@ -52,8 +57,8 @@ export function createFaults(deps: {
         else if (action === "pause") r.pause();
         else r.resume();
       } else if (target === "postgres") {
-        if (action === "stop") {
-          await pg?.stop();
+        if (action === "stop" || action === "kill") {
+          await (action === "stop" ? pg?.stop() : pg?.kill());
           pg = null;
         } else if (action === "start") {
           if (!pg) {

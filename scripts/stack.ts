@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, profileDirName, regionDatabase, type LocalPorts, type Region } from "../shared/local-ports.ts";
 import { devSecrets } from "./local/dev-secrets.ts";
@@ -53,8 +53,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const dataDir = join(ROOT, ".local", profileDirName(opts.profile));
   const logDir = join(dataDir, "logs");
   mkdirSync(logDir, { recursive: true });
+  // The server's own log (startup, crash recovery after a chaos SIGKILL), restarts included.
+  const pgLog = createWriteStream(join(logDir, "postgres.log"), { flags: "a" });
+  const pgOptions = { dataDir: join(dataDir, "pg"), port: ports.postgres, log: (l: string) => void pgLog.write(`${l}\n`) };
   const sup = new Supervisor();
-  const closers: (() => Promise<unknown>)[] = [];
+  const closers: (() => Promise<unknown>)[] = [() => new Promise((r) => pgLog.end(r))]; // runs last
   const t0 = Date.now();
   const step = async <T>(n: number, what: string, f: () => Promise<T>): Promise<T> => {
     const s = Date.now();
@@ -69,7 +72,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   try {
     const postgres = await step(1, `postgres on :${ports.postgres} (3 region databases, 64 partitions / 8 shards)`, () =>
-      startPostgres({ dataDir: join(dataDir, "pg"), port: ports.postgres }),
+      startPostgres(pgOptions),
     );
     closers.push(() => postgres.stop());
     const pgUrl = (r: Region) => postgres.url(regionDatabase(r));
@@ -164,7 +167,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
     log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${logDir}`);
     const faults = createFaults({
-      sup, redis, origins, postgres: { current: postgres, restart: () => startPostgres({ dataDir: join(dataDir, "pg"), port: ports.postgres }) },
+      sup, redis, origins, postgres: { current: postgres, restart: () => startPostgres(pgOptions) },
       ranking: { current: ranking, restart: startRanking }, startOrigin: startRegionOrigin,
     });
     closers.push(() => faults.stopRestarted());

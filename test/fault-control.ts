@@ -5,9 +5,9 @@ import { REGIONS, type Region } from "../shared/local-ports.ts";
 
 // Test workers run in other processes than the global setup that owns the stack, so faults are
 // requested over loopback HTTP: POST /fault {target, action, region?} → the real process is stopped,
-// started, paused or resumed. Used by test/e2e/support/faults.ts.
+// started, paused, resumed or (Postgres) killed. Used by test/e2e/support/faults.ts.
 const TARGETS = ["redis", "postgres", "ranking", "origin"] as const;
-const ACTIONS: FaultAction[] = ["stop", "start", "pause", "resume"];
+const ACTIONS: FaultAction[] = ["stop", "start", "pause", "resume", "kill"];
 
 export async function startFaultControl(faults: Faults): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {

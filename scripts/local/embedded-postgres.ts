@@ -1,10 +1,9 @@
-import { createRequire } from "node:module";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { childPids, waitGone } from "./proc.ts";
 import { packageVersion, reachableBinaries, serverUser } from "./postgres-user.ts";

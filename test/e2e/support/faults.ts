@@ -1,7 +1,8 @@
 import { inject } from "vitest";
 
-// Ask the global setup (which owns the stack's processes) to really stop/start/pause/resume one.
-export async function fault(target: "redis" | "postgres" | "ranking" | "origin", action: "stop" | "start" | "pause" | "resume", region?: string): Promise<void> {
+// Ask the global setup (which owns the stack's processes) to really stop/start/pause/resume one, or to
+// SIGKILL Postgres (postmaster and backends; "start" then runs crash recovery on the same data dir).
+export async function fault(target: "redis" | "postgres" | "ranking" | "origin", action: "stop" | "start" | "pause" | "resume" | "kill", region?: string): Promise<void> {
   const res = await fetch(`${inject("stack").faultUrl}/fault`, { method: "POST", body: JSON.stringify({ target, action, region }) });
   if (!res.ok) throw new Error(`fault ${target} ${action} ${region ?? ""}: ${await res.text()}`);
 }
