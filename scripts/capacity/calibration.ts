@@ -21,14 +21,22 @@ export const CalibrationSchema = z.object({
   candidatesPerCall: z.number().int().positive(),
   topK: z.number().int().positive(),
   batching: z.object({ maxBatchRows: z.number().int().positive(), maxWaitMs: ms }),
-  /** Per sequential call: time on the service's event loop (round trip − batch queue − inference), ms. */
+  /** Per sequential HTTP call: round trip − batch queue − inference (wall clock, ms). For reference. */
   eventLoopMs: z.array(ms).min(20),
-  /** In-process cost of the response side (top-k + JSON), ms; the rest of eventLoopMs is the request side. */
+  /** Per call, in-process on the thread CPU clock: the request side of the handler (parse, validate, decode), ms. */
+  requestCpuMs: z.array(ms).min(20),
+  /** Mean CPU of the response side (top-k + JSON), ms. */
   respondMs: ms,
-  /** session.run time of one batch ≈ aMs + bMsPerRow · rows. */
-  inference: z.object({ aMs: ms, bMsPerRow: ms, points: z.array(z.object({ rows: z.number().int().positive(), p50Ms: ms })).min(2) }),
-  /** Process CPU time per call (user + system), ms: the HPA's CPU metric. */
+  /** session.run time of one batch ≈ aMs + bMsPerRow · rows, fitted to the 10th percentile `ms` at each size. */
+  inference: z.object({ aMs: ms, bMsPerRow: ms, points: z.array(z.object({ rows: z.number().int().positive(), ms })).min(2) }),
+  /** Process CPU time per call (user + system, all threads incl. CPU inference), ms: the HPA's CPU metric. */
   cpuMsPerRequest: ms,
+  /**
+   * CPU time of the service's main thread (the event loop) per HTTP call, ms: the pod's service demand.
+   * Unlike wall time it does not grow when the machine is shared; the model scales requestCpuMs +
+   * respondMs (which leave out HTTP body handling) up to this mean, keeping the samples' spread.
+   */
+  mainThreadCpuMsPerRequest: ms,
   sequential: z.object({ requests: z.number().int().positive(), p50Ms: ms, p99Ms: ms }),
   saturation: z.object({ concurrency: z.number().int().positive(), rps: z.number().positive(), p50Ms: ms, p99Ms: ms, meanBatchRows: ms, cpuMsPerRequest: ms }),
   zipf: z.object({

@@ -24,14 +24,22 @@ export interface PodModel {
   maxBatchRows: number;
   maxWaitMs: number;
   maxQueueRows: number;
-  /** Process CPU per call (ms), for the HPA's CPU metric. */
+  /** CPU per call (ms) of a GPU pod, for the HPA's CPU metric. */
   cpuMsPerCall: number;
 }
 
-/** Builds the pod model from a calibration and the Deployment's batching settings. */
+/**
+ * Builds the pod model from a calibration and the Deployment's batching settings. Per-call event-loop
+ * costs are the in-process CPU samples of the handler plus, as a constant, the rest of the service's
+ * measured main-thread CPU per HTTP call (reading the ~0.5 MB body, routing, writing the response), so
+ * the mean is that measured per-call CPU. CPU clocks: a shared machine's waiting for a core does not
+ * count, as it would not on a pod with its own cores.
+ */
 export function podModel(cal: Calibration, dep: RankingDeployment, rowsPerCall: number): PodModel {
+  const inProcess = cal.requestCpuMs.reduce((s, x) => s + x, 0) / cal.requestCpuMs.length + cal.respondMs;
+  const http = Math.max(0, cal.mainThreadCpuMsPerRequest - inProcess);
   return {
-    requestSideMs: cal.eventLoopMs.map((x) => Math.max(0.01, x - cal.respondMs)),
+    requestSideMs: cal.requestCpuMs.map((x) => x + http),
     respondMs: cal.respondMs,
     inferAMs: cal.inference.aMs,
     inferBMsPerRow: cal.inference.bMsPerRow,
@@ -39,7 +47,9 @@ export function podModel(cal: Calibration, dep: RankingDeployment, rowsPerCall: 
     maxBatchRows: dep.maxBatchRows,
     maxWaitMs: dep.maxWaitMs,
     maxQueueRows: dep.maxQueueRows,
-    cpuMsPerCall: cal.cpuMsPerRequest,
+    // A GPU pod runs inference on the GPU: its CPU is the event loop's. (The calibration's process CPU
+    // also counts the CPU backend's inference threads, which a CUDA pod does not spend.)
+    cpuMsPerCall: cal.mainThreadCpuMsPerRequest,
   };
 }
 
