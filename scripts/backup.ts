@@ -12,7 +12,8 @@
 //   npm run restore -- --kind config --version <n> [--from FILE]
 //   npm run restore -- --region eu --from DIR                  whole-region restore (as before)
 // Common: --dir ROOT (FYP_BACKUP_DIR, default .local/dev/backups), --pg-port (local Postgres), --pg-data
-// (its data dir), --edge-url, --model-dir. DATABASE_URL overrides the connection of a --region command.
+// (its data dir), --edge-url, --model-dir. DATABASE_URL_US / _EU / _APAC name the region databases (e.g.
+// Neon), DATABASE_URL the one of a --region command; ADMIN_TOKEN the edge's admin token.
 import { mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -45,7 +46,8 @@ const { values: o } = parseArgs({
 
 const port = Number(o["pg-port"] ?? localPorts("dev").postgres);
 const localUrl = (db: string) => `postgres://postgres:postgres@127.0.0.1:${port}/${db}`;
-const regionUrl = (r: Region) => (o.region && process.env.DATABASE_URL ? process.env.DATABASE_URL : localUrl(regionDatabase(r)));
+const regionUrl = (r: Region) =>
+  process.env[`DATABASE_URL_${r.toUpperCase()}`] ?? (o.region && process.env.DATABASE_URL ? process.env.DATABASE_URL : localUrl(regionDatabase(r)));
 const root = o.dir ?? process.env.FYP_BACKUP_DIR ?? join(".local", "dev", "backups");
 const pgData = o["pg-data"] ?? join(".local", "dev", "pg");
 const realDataDir = (() => { try { return realpathSync(pgData); } catch { return null; } })();

@@ -4,6 +4,8 @@ import { LOCAL_UPSTASH_TOKEN, REGIONS, localPorts, profileDirName, regionDatabas
 import { devSecrets } from "./local/dev-secrets.ts";
 import { startNeonProxy } from "./local/neon-ws-proxy.ts";
 import { startPostgres } from "./local/postgres.ts";
+import { archiveDir } from "./backup/store.ts";
+import { prepareArchiveDir, walArchiveSettings } from "./backup/wal.ts";
 import { seedWithReplication } from "./local/replication.ts";
 import { ensureRedisInstalled, startRedis } from "./local/redis.ts";
 import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
@@ -55,7 +57,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(logDir, { recursive: true });
   // The server's own log (startup, crash recovery after a chaos SIGKILL), restarts included.
   const pgLog = createWriteStream(join(logDir, "postgres.log"), { flags: "a" });
-  const pgOptions = { dataDir: join(dataDir, "pg"), port: ports.postgres, log: (l: string) => void pgLog.write(`${l}\n`) };
+  const pgOptions = { dataDir: join(dataDir, "pg"), port: ports.postgres, log: (l: string) => void pgLog.write(`${l}\n`),
+    // User data backed up continuously: every WAL segment archived (npm run backup -- --list shows it).
+    settings: walArchiveSettings(prepareArchiveDir(archiveDir(join(dataDir, "backups")))) };
   const sup = new Supervisor();
   const closers: (() => Promise<unknown>)[] = [() => new Promise((r) => pgLog.end(r))]; // runs last
   const t0 = Date.now();
