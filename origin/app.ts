@@ -19,6 +19,7 @@ import { Bulkhead } from "./bulkhead.ts";
 import { buildFeed } from "./feed-service.ts";
 import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../shared/forced-level-header.ts";
 import { checkUserRate } from "./user-rate-limit.ts";
+import { dbFaultRoutes } from "./db-fault.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
 
@@ -69,6 +70,9 @@ app.post("/internal/v1/admin/degradation", async (c) => {
   d.signals.forcedLevel = p.data.level;
   return c.json({ region: d.cfg.REGION, ...d.signals.snapshot() });
 });
+
+// Fault hook (operators, chaos and e2e tests): a delay before every Postgres query of this isolate.
+dbFaultRoutes(app);
 
 app.get("/internal/v1/feed", async (c) => {
   const t0 = performance.now();

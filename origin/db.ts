@@ -1,5 +1,6 @@
 import { Pool, neonConfig, type PoolClient } from "@neondatabase/serverless";
 import { configureNeonForLocalProxy } from "../shared/db/neon-local.ts";
+import { dbFault } from "./db-fault.ts";
 import type { DependencyHealth } from "./dependency-health.ts";
 import type { OriginConfig } from "./env.ts";
 
@@ -15,7 +16,7 @@ function applyLocalProxy(proxy: string | undefined): void {
 
 export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], timeoutMs?: number): Promise<T[]>;
-  /** `SELECT 1` whose round trip is the database latency signal. */
+  /** `SELECT 1`: a latency sample (with every other query) and how a database we stopped calling is seen back. */
   probe(timeoutMs?: number): Promise<void>;
   end(): Promise<void>;
 }
@@ -53,21 +54,28 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         timer = setTimeout(() => reject(new DbTimeoutError(`db query timed out after ${timeoutMs} ms`)), timeoutMs);
       });
       let client: PoolClient | null = null;
+      const started = performance.now();
       try {
-        // Connection set-up (a WebSocket + auth per request in Workers) is not query latency: it is timed
-        // apart, and only the query itself feeds the "database latency > 100 ms" signal.
-        client = await Promise.race([pool.connect(), timeout]);
+        // Connection set-up (a WebSocket + auth per request in Workers) is not query latency: a query that
+        // succeeds feeds the "database latency > 100 ms" signal with its own round trip only (probes and
+        // real queries alike: origin/signals.ts). A failure counts as all the time it cost (a timeout as
+        // its timeout).
+        const c = (client = await Promise.race([pool.connect(), timeout]));
         const t0 = performance.now();
-        const res = await Promise.race([client.query(sql, params), timeout]);
-        health?.ok(performance.now() - t0, sql === "SELECT 1");
+        const delay = dbFault.delayMs; // fault hook (origin/db-fault.ts): 0 unless an operator set it
+        const query = () => (client ? c.query(sql, params) : Promise.reject(new DbTimeoutError("timed out in the fault delay")));
+        const run = delay > 0 ? new Promise((r) => setTimeout(r, delay)).then(query) : c.query(sql, params);
+        const res = await Promise.race([run, timeout]);
+        health?.ok(performance.now() - t0);
         return res.rows as T[];
       } catch (e) {
         // Only infrastructure trouble counts against the database, not a query the database rejected.
-        if (!isQueryError(e)) health?.fail(e);
+        if (!isQueryError(e)) health?.fail(e, performance.now() - started);
         throw e;
       } finally {
         clearTimeout(timer);
         client?.release();
+        client = null; // a fault-delayed query that lost the race must not run on the released client
       }
     },
     end: () => pool.end().catch(() => {}),

@@ -1,68 +1,106 @@
 import { systemClock, type Clock } from "../shared/clock.ts";
 import { LatencyWindow } from "../shared/latency-window.ts";
 
-// Availability and latency of one dependency (Postgres or Redis) as observed by this isolate's real
-// calls, plus a rate-limited background probe so a dependency we stopped calling (because it looked
-// down) is noticed when it comes back. Feeds the origin's degradation level.
+// Availability and latency of one dependency (Postgres, Redis, the ranking service) as observed by this
+// isolate's real calls, plus a rate-limited background probe so a dependency we stopped calling (because
+// it looked down) is noticed when it comes back. Feeds the origin's degradation level (origin/signals.ts).
+//
+// Latency rule (issue 12 item 2): every observed operation is a sample, failures included, and a failed
+// operation counts as the time it took, never as 0. A call that hit its timeout therefore counts as at
+// least its timeout: "slower than we were willing to wait" is the slowest kind of answer, not the fastest.
+//
+// Sample rule: percentiles over a time window (default 60 s, 1 s buckets), judged by shared/degradation.ts
+// only once the window holds its minimum number of samples (20). The window length follows the seed's
+// own p99 signal: the ranking service's `fyp_latency_p99_ms` HPA gauge is a p99 over the last 60 s
+// (gpu-inference/service-metrics.ts), i.e. Prometheus' usual `histogram_quantile(0.99, rate(…[1m]))`
+// range; the minimum count is resilience4j's `minimumNumberOfCalls` idea (no verdict on too few calls).
+// 60 s is also what makes the database signal hold itself up at level 3: the request path then makes no
+// queries and only the 1/s probes (plus the edge's probe every 10 s) feed the window: ~66 samples per
+// 60 s, but only ~17 per 15 s, under the minimum of 20, which let the level fall while the database was
+// still slow. No samples (or too few) = unknown = not degraded by latency (shared/latency-window.ts).
+
+/** Default span of a dependency's latency window (ms): see the sample rule above. */
+export const DEPENDENCY_WINDOW_MS = 60_000;
+
 export interface DependencyView {
   available: boolean;
-  /** p99 (ms) of calls in the last 15 s, null without samples. */
+  /** p99 (ms) of the operations in the window, failures at their elapsed time; null without samples. */
   p99Ms: number | null;
   p50Ms: number | null;
+  /** Operations recorded in the window (the count shared/degradation.ts compares with its minimum). */
   samples: number;
   errorRate: number | null;
   consecutiveFailures: number;
   lastError: string | null;
+  /** Span of the window the figures above cover (ms). */
+  windowMs: number;
 }
 
+export interface DependencyHealthOptions {
+  /** Consecutive failures after which the dependency counts as down. Default 2. */
+  downAfterFailures?: number;
+  /** Least time between two background probes (ms). Default 1000: one probe a second. */
+  probeEveryMs?: number;
+  /** Span of the latency window (ms). Default DEPENDENCY_WINDOW_MS (60 s). */
+  windowMs?: number;
+  now?: () => number;
+  clock?: Clock;
+}
 
 export class DependencyHealth {
   readonly name: string;
+  readonly windowMs: number;
   private readonly downAfterFailures: number;
   private readonly probeEveryMs: number;
-  // 15 s: long enough for a stable p99/median, short enough that a recovered dependency stops
-  // holding the level up within seconds (the design names no window).
   private readonly window: LatencyWindow;
   private failures = 0;
   private lastErr: string | null = null;
-  private lastProbeAt = 0;
+  private lastProbeAt = -Infinity;
   private readonly now: () => number;
+  /** Time source of observe(): the injected clock (tests), else performance.now(). */
+  private readonly time: () => number;
 
-  constructor(name: string, opts: { downAfterFailures?: number; probeEveryMs?: number; now?: () => number; clock?: Clock } = {}) {
+  constructor(name: string, opts: DependencyHealthOptions = {}) {
     this.name = name;
     this.downAfterFailures = opts.downAfterFailures ?? 2;
     this.probeEveryMs = opts.probeEveryMs ?? 1000;
+    this.windowMs = opts.windowMs ?? DEPENDENCY_WINDOW_MS;
     const clock = opts.clock ?? systemClock;
     this.now = opts.now ?? (() => clock.now());
-    this.window = new LatencyWindow({ windowMs: 15_000, bucketMs: 1000, clock });
+    this.time = opts.clock ? () => clock.now() : () => performance.now();
+    this.window = new LatencyWindow({ windowMs: this.windowMs, bucketMs: 1000, clock });
+  }
+
+  /** A successful operation that took `latencyMs` (ms): one latency sample, and the failure streak ends. */
+  ok(latencyMs: number): void {
+    this.failures = 0;
+    this.lastErr = null;
+    this.window.record(latencyMs, true);
   }
 
   /**
-   * A successful call. Only `sampleLatency` calls feed the latency signal: for Postgres those are the
-   * cheap probes (`SELECT 1`), so "database latency" measures the database's responsiveness rather than
-   * how heavy our candidate queries are.
+   * A failed operation after `latencyMs` (ms) of waiting: one sample at that latency (a timeout counts as
+   * at least its timeout), one error toward the error rate, and one more consecutive failure.
    */
-  ok(latencyMs: number, sampleLatency = true): void {
-    this.failures = 0;
-    this.lastErr = null;
-    if (sampleLatency) this.window.record(latencyMs, true);
-  }
-
-  fail(err: unknown): void {
+  fail(err: unknown, latencyMs: number): void {
     this.failures++;
     this.lastErr = err instanceof Error ? err.message : String(err);
-    this.window.record(0, false);
+    this.window.record(latencyMs, false);
   }
 
-  /** Wrap a call: records its outcome and latency. */
-  async observe<T>(f: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+  /**
+   * Wraps an operation: records its outcome and wall time (ms) whether it resolves or
+   * rejects, then passes the result or error through. `notACall(err)` = true marks a failure in which
+   * the dependency was never called (e.g. a circuit breaker refused every try): nothing is recorded.
+   */
+  async observe<T>(f: () => Promise<T>, notACall?: (err: unknown) => boolean): Promise<T> {
+    const t0 = this.time();
     try {
       const v = await f();
-      this.ok(performance.now() - t0);
+      this.ok(this.time() - t0);
       return v;
     } catch (e) {
-      this.fail(e);
+      if (!notACall?.(e)) this.fail(e, this.time() - t0);
       throw e;
     }
   }
@@ -79,7 +117,7 @@ export class DependencyHealth {
     const w = this.window.snapshot();
     return {
       available: this.failures < this.downAfterFailures, p99Ms: w.p99, p50Ms: w.p50, samples: w.count, errorRate: w.count ? w.errorRate : null,
-      consecutiveFailures: this.failures, lastError: this.lastErr,
+      consecutiveFailures: this.failures, lastError: this.lastErr, windowMs: this.windowMs,
     };
   }
 }

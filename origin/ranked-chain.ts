@@ -2,13 +2,12 @@ import { CANDIDATES, RETRY } from "../shared/config.ts";
 import type { Reason } from "../shared/contract.ts";
 import { EMBEDDING_DIM } from "../shared/db/schema.ts";
 import { CTX_DIM } from "../shared/rank-contract.ts";
-import { retry } from "../shared/retry.ts";
 import { generateCandidates, followingIds, trendingIds } from "./candidates.ts";
 import { type Chain, type ChainEntry, cachedRecommendations } from "./chains.ts";
 import type { RequestDeps } from "./context.ts";
 import { FeatureStore, type UserFeatures } from "./feature-store.ts";
 import { writeContext } from "./feed-items.ts";
-import { isRetryableRankingError, rank, type RankOutput } from "./ranking-client.ts";
+import { rank, rankStep, type RankOutput } from "./ranking-client.ts";
 
 // A user's ranked chain: candidates → features → ranking service through the circuit breaker with the
 // seed's ML retry policy. When ranking cannot answer (breaker open, errors, timeouts) the fallbacks run
@@ -24,13 +23,13 @@ export async function timed<T>(t: Record<string, number>, name: string, f: () =>
 
 /** Ranking call: the breaker around each try, retried per the seed's ML policy (1 retry, 20 ms ± 20%);
  * an open breaker is not retried (shared/retry.ts), that is its point, nor is a permanent RankingError
- * (the service refused the request itself, e.g. a 400): that goes straight to the fallback. */
+ * (the service refused the request itself, e.g. a 400): that goes straight to the fallback. The ML latency
+ * signal gets one sample per ranking step, tries and backoff included, a timed-out try at its elapsed
+ * time (origin/signals.ts); a step the breaker refused before any try reached the service is no sample. */
 function rankGuarded(d: RequestDeps, input: Parameters<typeof rank>[1]): Promise<RankOutput> {
   const timeoutMs = d.cfg.RANK_TIMEOUT_MS ?? RETRY.mlInference.perTryTimeoutMs;
   const policy = { ...RETRY.mlInference, perTryTimeoutMs: timeoutMs };
-  return retry(() => d.signals.breaker.execute(() => d.signals.ml.observe(() => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET))), policy, {
-    retryable: isRetryableRankingError,
-  });
+  return rankStep(d.signals.ml, d.signals.breaker, policy, () => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET));
 }
 
 async function fallbackChain(d: RequestDeps, user: UserFeatures, userKey: string, why: string): Promise<Chain> {

@@ -1,7 +1,10 @@
 import {
   CTX_DIM, EMBEDDING_DIM, RankResponseSchema, describeBadFeature, encodeColumnar, findBadFeature,
 } from "../shared/rank-contract.ts";
-import { defaultRetryable } from "../shared/retry.ts";
+import type { CircuitBreaker } from "../shared/circuit-breaker.ts";
+import type { Clock } from "../shared/clock.ts";
+import { defaultRetryable, retry, type RetryPolicy } from "../shared/retry.ts";
+import type { DependencyHealth } from "./dependency-health.ts";
 
 // HTTP client of the ranking service (gpu-inference/). Sends the compact columnar form: ids plus
 // base64 float32 blocks, so 5,000 candidates cost one small JSON parse on each side.
@@ -44,6 +47,21 @@ export class RankingError extends Error {
 /** Retry predicate for ranking calls: shared/retry.ts's default, minus permanent RankingErrors. */
 export const isRetryableRankingError = (err: unknown): boolean =>
   defaultRetryable(err) && !(err instanceof RankingError && err.permanent);
+
+/**
+ * One ranking step of a feed request: `call` through `breaker` on every try, retried per `policy` (the
+ * seed's ML inference policy: 1 retry after 20 ms ±20%, 40 ms per try) unless the error is permanent,
+ * and observed as ONE sample of `ml` (the "ML p99 > 50 ms" signal of origin/signals.ts): the wall time
+ * of the whole step — every try, the backoff, a timed-out try at its elapsed time (≥ its timeout) —
+ * failures included. A step the breaker refused before any try reached the service is no sample.
+ * Resolves with call's result; throws like shared/retry.ts retry(): CircuitOpenError, a permanent
+ * RankingError, or RetryExhaustedError (cause = the last try's error).
+ */
+export function rankStep<T>(ml: DependencyHealth, breaker: CircuitBreaker, policy: RetryPolicy, call: () => Promise<T>, clock?: Clock): Promise<T> {
+  let calls = 0;
+  const tryOnce = () => breaker.execute(() => (calls++, call()));
+  return ml.observe(() => retry(tryOnce, policy, { retryable: isRetryableRankingError, clock }), () => calls === 0);
+}
 
 /** Request-timeout and rate-limit answers may succeed on another try; every other 4xx will not. */
 const permanentStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;

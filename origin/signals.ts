@@ -1,4 +1,5 @@
 import { CircuitBreaker, RANKING_BREAKER_DEFAULTS, breakerStateGauge } from "../shared/circuit-breaker.ts";
+import type { Clock } from "../shared/clock.ts";
 import { computeLevel } from "../shared/degradation.ts";
 import { DependencyHealth } from "./dependency-health.ts";
 import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
@@ -6,6 +7,16 @@ import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
 // Live signals of one origin isolate (ranking breaker and latency, Redis and Postgres availability and
 // latency, observed from real calls) fed to shared/degradation.ts, which maps them to levels 0–3 per
 // DESIGN §3; an admin-forced level overrides the computed one.
+//
+// The two latency triggers (issue 12 item 2), each a p99 over a 60 s window judged from 20 samples on
+// (origin/dependency-health.ts has the sample rule and its sources):
+//  - level 1, "ML p99 > 50 ms": one sample per ranking step of a feed request, as the request lived it:
+//    every try, the backoff between them, a timed-out try at its full elapsed time (origin/ranked-chain.ts).
+//    With the seed's policy (40 ms per try, 1 retry after 20 ms ±20%) a step whose first try timed out
+//    costs ≥ 40 + 16 ms > 50 ms, so "more than 1% of ranking steps hit a timeout" is level 1 — while the
+//    per-try latency could never exceed the 40 ms timeout, which is why the signal is per request.
+//  - level 3, "database latency > 100 ms": every query this isolate runs against Postgres (request path,
+//    writes) plus the 1/s `SELECT 1` probes, failures at their elapsed time (origin/db.ts).
 export interface LevelReport {
   level: 0 | 1 | 2 | 3;
   computed: 0 | 1 | 2 | 3;
@@ -14,14 +25,18 @@ export interface LevelReport {
 }
 
 export class OriginSignals {
-  readonly db = new DependencyHealth("postgres");
-  readonly redis = new DependencyHealth("redis");
-  readonly ml = new DependencyHealth("ranking", { downAfterFailures: Number.MAX_SAFE_INTEGER });
+  readonly db: DependencyHealth;
+  readonly redis: DependencyHealth;
+  readonly ml: DependencyHealth;
   readonly breaker: CircuitBreaker;
   forcedLevel: 0 | 1 | 2 | 3 | null = null;
 
-  constructor(breaker = new CircuitBreaker({ ...RANKING_BREAKER_DEFAULTS, name: "ranking" })) {
+  /** `clock`: time of the latency windows and probe cadence (tests pass a FakeClock); default the system's. */
+  constructor(breaker = new CircuitBreaker({ ...RANKING_BREAKER_DEFAULTS, name: "ranking" }), opts: { clock?: Clock } = {}) {
     this.breaker = breaker;
+    this.db = new DependencyHealth("postgres", { clock: opts.clock });
+    this.redis = new DependencyHealth("redis", { clock: opts.clock });
+    this.ml = new DependencyHealth("ranking", { downAfterFailures: Number.MAX_SAFE_INTEGER, clock: opts.clock });
   }
 
   /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
@@ -34,9 +49,7 @@ export class OriginSignals {
     const d = computeLevel({
       mlP99Ms: ml.p99Ms, mlSamples: ml.samples, breakerState: this.breaker.state,
       featureStoreAvailable: redis.available, featureStoreErrorRate: redis.errorRate, featureStoreSamples: redis.samples,
-      // Database latency = the median of the 1/s `SELECT 1` probes over the last minute: with one probe a
-      // second, p99 is the single worst sample, which CPU contention alone can push past 100 ms.
-      dbAvailable: db.available, dbP99Ms: db.p50Ms, dbSamples: db.samples,
+      dbAvailable: db.available, dbP99Ms: db.p99Ms, dbSamples: db.samples,
       forcedLevel,
     });
     const clamp = (l: number) => Math.min(3, l) as 0 | 1 | 2 | 3;

@@ -10,7 +10,7 @@ import { seedWithReplication } from "./local/replication.ts";
 import { ensureRedisInstalled, startRedis } from "./local/redis.ts";
 import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
 import { startUpstashBridge } from "./local/upstash-bridge.ts";
-import { ROOT, startEdge, startOrigin } from "./local/workers.ts";
+import { EDGE_ENV_VARS, ORIGIN_ENV_VARS, ROOT, startEdge, startOrigin, varsFromEnv } from "./local/workers.ts";
 import { seedAll } from "./seed.ts";
 import { createFaults, type Faults } from "./stack-faults.ts";
 
@@ -27,6 +27,9 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Extra edge vars (tests shrink RegionHealth and queue retry timings). */
   edgeVars?: Record<string, string>;
+  /** Extra origin vars (e.g. a test stack's RANK_TIMEOUT_MS). For edge and origin vars alike, the ones
+   * named in EDGE_ENV_VARS / ORIGIN_ENV_VARS that are set in the environment win over these. */
+  originVars?: Record<string, string>;
 }
 
 type Awaited2<T> = T extends Promise<infer U> ? U : never;
@@ -139,9 +142,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash[r]}`,
         UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
         INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
-        // The seed's 40 ms per try assumes a GPU pool next to the origin; locally workerd → Node HTTP with
-        // 5,000 candidates needs more. Slow calls (> 40 ms) still count against the breaker.
-        RANK_TIMEOUT_MS: "250",
+        // Production values (origin/env.ts: RANK_TIMEOUT_MS 40 …) unless the caller or the environment sets them.
+        ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS),
       });
     const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
       const out = {} as Record<Region, Managed>;
@@ -160,7 +162,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startEdge(launch, ports.edge, {
         ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1", CLIENT_RATE_LIMIT: "off",
         SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
-        ...opts.edgeVars,
+        ...opts.edgeVars, ...varsFromEnv(EDGE_ENV_VARS),
       }),
     );
 

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { TIMING_ENV_VARS } from "../../edge/region-health-config.ts";
 import type { Region } from "../../shared/local-ports.ts";
 import { type Managed, Supervisor, waitForHttp } from "./supervisor.ts";
 
@@ -29,6 +30,16 @@ function launch(l: WorkerLaunch, name: string, configArgs: string[], port: numbe
     logFile: join(l.logDir, `${name}.log`),
     env: { WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: l.registryDir, CI: "1", NO_COLOR: "1" },
   });
+}
+
+/** Origin vars a stack takes from the environment when set; unset = the worker's production default. */
+export const ORIGIN_ENV_VARS = ["RANK_TIMEOUT_MS", "REPLICATION_HEARTBEAT_MS"] as const;
+/** Edge vars likewise: RegionHealth timings (probe cadence …) and the events queue's retry bounds. */
+export const EDGE_ENV_VARS = [...Object.values(TIMING_ENV_VARS), "EVENTS_MAX_RETRY_DELAY_S", "EVENTS_MAX_DELIVERY_ATTEMPTS"] as const;
+
+/** The variables of `names` that are set (non-empty) in `env`, as wrangler vars. */
+export function varsFromEnv(names: readonly string[], env: Record<string, string | undefined> = process.env): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (env[n] ? [[n, env[n]!]] : [])));
 }
 
 export interface OriginVars {
