@@ -5,6 +5,7 @@ import { edgeConfig } from "./env.ts";
 import { getForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { regionHealth, routeRead } from "./routing.ts";
+import { replicationStatus } from "./replication-status.ts";
 import { edgeStats } from "./stats.ts";
 import { listDeadLetters } from "./dead-letters.ts";
 
@@ -26,11 +27,12 @@ async function originHealth(c: Context<EdgeEnv>, region: Region): Promise<Record
 
 export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
   const rh = regionHealth(c.env);
-  const [health, forced, origins, deadLetters] = await Promise.all([
+  const [health, forced, origins, deadLetters, replication] = await Promise.all([
     rh ? rh.snapshot().catch((e: Error) => ({ error: e.message })) : Promise.resolve(null),
     getForcedLevels(c.env.FYP_KV),
     Promise.all(REGION_VALUES.map(async (r) => [r, await originHealth(c, r)] as const)),
     listDeadLetters(c.env.FYP_KV, 20).catch((e: Error) => ({ count: null, letters: [], error: e.message })),
+    replicationStatus(c),
   ]);
   const regions: Record<string, unknown> = {};
   for (const [r, o] of origins) {
@@ -40,7 +42,7 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
       degradation_level: Math.max(route.level, originLevel, forced[r] ?? 0),
       forced_level: forced[r] ?? null,
       serving_from: route.candidates[0] ?? "emergency",
-      origin: o,
+      origin: { ...o, replication: replication.byRegion[r] },
     };
   }
   const lookups = edgeStats.hit + edgeStats.miss + edgeStats.stale + edgeStats.coalesced;
@@ -49,6 +51,8 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
       generated_at: new Date().toISOString(),
       regions,
       region_health: health,
+      // Catalogue replication lag per (from → to) flow, seconds (origin/replication/lag.ts).
+      replication: { pairs: replication.pairs, max_lag_s: replication.max_lag_s },
       // Events that can never be written as they are, with their reasons (`npm run dlq -- --replay`).
       dead_letters: {
         count: deadLetters.count,

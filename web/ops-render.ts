@@ -41,6 +41,9 @@ function regionCard(r: RegionView): HTMLElement {
     ["failures in a row", String(r.health?.consecutiveFailures ?? "–")],
   ];
   if (r.health?.lastError) rows.push(["last error", r.health.lastError]);
+  // Catalogue replication lag of the flows into this region (seconds; /v1/status regions.<r>.origin.replication).
+  const lag = (r.origin.replication as { lag_s?: Record<string, unknown> } | undefined)?.lag_s ?? {};
+  for (const [from, v] of Object.entries(lag)) rows.push([`replication lag ${from} → ${r.region}`, typeof v === "number" ? `${v.toFixed(2)} s` : "–"]);
   const table = h("table", { class: "kv" });
   kvRows(table, rows);
   // Stable hooks for tests / scripts, on the value cells.

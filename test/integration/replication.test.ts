@@ -15,6 +15,7 @@ import type { Db } from "../../origin/db.ts";
 import { checksumMismatches, globalChecksums } from "../../origin/replication/checksums.ts";
 import { lagsFromRows, READ_HEARTBEATS_SQL, WRITE_HEARTBEAT_SQL, type HeartbeatRow } from "../../origin/replication/lag.ts";
 import { insertVideo, patchVideo, readVideo } from "../../origin/video-writes.ts";
+import { followingIds } from "../../origin/candidates.ts";
 
 // Catalogue replication on a real Postgres (issue 14 items 2–3): the three region databases of one
 // cluster, publications/subscriptions exactly as the local stack sets them up. Flows are cut with
@@ -122,6 +123,11 @@ describe("catalogue replication between the region databases", () => {
     await presentEverywhere(id);
     for (const r of REGIONS) expect((await readVideo(db[r], id))!.caption).toBe("made in us");
     const author = (await readVideo(db.us, id))!.author_id;
+    // A candidate in every region: the newest "following" candidate of anyone who follows its creator.
+    for (const r of REGIONS) {
+      const follower = { id: "1", emb: new Float32Array(16), homeRegion: r, followees: [String(author)], recent: [] };
+      expect((await followingIds(db[r], follower, 10))[0]).toBe(id.toString());
+    }
     for (const r of REGIONS) {
       const p = await waitFor(async () => (await client[r].query("SELECT handle, home_region FROM creator_profiles WHERE user_id = $1", [author])).rows[0], `profile in ${r}`);
       expect(p.home_region).toBe("us");
