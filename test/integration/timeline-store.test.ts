@@ -201,6 +201,14 @@ describe.skipIf(!cassandraOpts)("Cassandra adapter (CASSANDRA_CONTACT_POINTS)", 
   });
 });
 
+describe("Cassandra adapter without a cluster", () => {
+  it("rejects an unreachable cluster within its connect timeout instead of hanging", async () => {
+    const err = await CassandraTimelineStore.connect({ contactPoints: ["127.0.0.1:9"], localDataCenter: "us", connectTimeoutMs: 2000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe("NoHostAvailableError");
+  });
+});
+
 describe("bucket and schema rules", () => {
   it("derives the bucket width from the ~100 MB partition bound", () => {
     expect(maxEventsPerBucket()).toBe(400_000); // 100 MB / 250 B (measured by bench/timeline-size.ts)
