@@ -74,7 +74,8 @@ export interface BaseBackupManifest {
  * ending backup mode (the session's end does that).
  */
 export async function baseBackup(adminUrl: string, dataDir: string, outDir: string): Promise<BaseBackupManifest> {
-  const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  // statement_timeout bounds pg_backup_stop's wait for the archive (a broken archive_command must not hang us).
+  const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000, statement_timeout: 600_000 });
   await c.connect();
   try {
     await c.query("SELECT pg_backup_start($1, true)", [`fyp-edge ${new Date().toISOString()}`]);
@@ -145,8 +146,8 @@ export async function startPointInTime(o: { baseDir: string; archiveDir: string;
  * row counts written. Rejects, with nothing changed, on any error.
  */
 export async function restoreUserData(liveUrl: string, sourceUrl: string, tables: readonly string[] = USER_DATA.tables): Promise<Record<string, number>> {
-  const live = new pg.Client({ connectionString: liveUrl, connectionTimeoutMillis: 10_000 });
-  const src = new pg.Client({ connectionString: sourceUrl, connectionTimeoutMillis: 10_000 });
+  const live = new pg.Client({ connectionString: liveUrl, connectionTimeoutMillis: 10_000, statement_timeout: 600_000 });
+  const src = new pg.Client({ connectionString: sourceUrl, connectionTimeoutMillis: 10_000, statement_timeout: 600_000 });
   await live.connect();
   await src.connect();
   const out: Record<string, number> = {};
