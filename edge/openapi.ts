@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   EventsBodySchema, EventsResponseSchema, FeedResponseSchema, TrendingResponseSchema, VideoResponseSchema,
 } from "../shared/contract.ts";
+import { VideoPatchBodySchema, VideoQueuedResponseSchema, VideoUploadBodySchema, VideoWriteResponseSchema } from "../shared/contract.ts";
 import { ErrorBodySchema } from "../shared/errors.ts";
 
 // /openapi.json, generated from the same zod schemas the handlers validate with, so the document
@@ -32,6 +33,10 @@ export function openApiDocument(): Record<string, unknown> {
         EventsBody: json(EventsBodySchema, "input"),
         EventsResponse: json(EventsResponseSchema),
         TrendingResponse: json(TrendingResponseSchema),
+        VideoUploadBody: json(VideoUploadBodySchema, "input"),
+        VideoPatchBody: json(VideoPatchBodySchema, "input"),
+        VideoWriteResponse: json(VideoWriteResponseSchema),
+        VideoQueuedResponse: json(VideoQueuedResponseSchema),
       },
     },
     paths: {
@@ -58,6 +63,29 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             200: { description: "video", content: content({ $ref: "#/components/schemas/VideoResponse" }) },
             400: err("malformed id"), 404: err("unknown video"), 429: err("rate limited and nothing cached (retry-after)"),
+          },
+        },
+        patch: {
+          summary: "Edit a video (its creator only): last writer wins across regions",
+          security: bearer,
+          parameters: [{ name: "video_id", in: "path", required: true, schema: { type: "string", pattern: "^v[1-9][0-9]{0,17}$" } }],
+          requestBody: { required: true, content: content({ $ref: "#/components/schemas/VideoPatchBody" }) },
+          responses: {
+            200: { description: "the video after the edit (applied: false when a newer edit was in place)", content: content({ $ref: "#/components/schemas/VideoWriteResponse" }) },
+            202: { description: "home region at level 3 or down: queued", content: content({ $ref: "#/components/schemas/VideoQueuedResponse" }) },
+            400: err("invalid body or id"), 401: err("missing or invalid token"), 403: err("not the creator"), 404: err("unknown video"), 413: err("body too large"),
+          },
+        },
+      },
+      "/v1/videos": {
+        post: {
+          summary: "Upload a video's metadata: written in the creator's home region, replicated to the others",
+          security: bearer,
+          requestBody: { required: true, content: content({ $ref: "#/components/schemas/VideoUploadBody" }) },
+          responses: {
+            201: { description: "written in the home region", content: content({ $ref: "#/components/schemas/VideoWriteResponse" }) },
+            202: { description: "home region at level 3 or down: queued, written there after recovery", content: content({ $ref: "#/components/schemas/VideoQueuedResponse" }) },
+            400: err("invalid body"), 401: err("missing or invalid token"), 413: err("body too large"),
           },
         },
       },
