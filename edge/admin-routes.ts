@@ -13,6 +13,7 @@ import { prewarm } from "./prewarm.ts";
 import { deadLetterRoutes } from "./dead-letter-routes.ts";
 import { parseTimingOverrides } from "./region-health-config.ts";
 import { invalidateRegionViews, regionHealth } from "./routing.ts";
+import { verifyRegionSync } from "./replication-gate.ts";
 
 // Admin API (Authorization: Bearer <ADMIN_TOKEN>): force/release degradation levels, pre-warm on
 // demand, drain/restore a region.
@@ -89,8 +90,12 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     const rh = regionHealth(c.env);
     if (!rh) throw new ApiError(409, "not_configured", "RegionHealth is not bound in this deployment");
     const action = c.req.param("action") as "drain" | "restore";
+    // Recovery step 8: the global tables must agree before the region takes traffic again (?force=1 skips).
+    const sync = action === "restore" && c.req.query("force") !== "1" ? await verifyRegionSync(c.env, region.data) : undefined;
+    if (sync?.verified && !sync.in_sync)
+      throw new ApiError(409, "not_in_sync", `catalogue of ${region.data} not in sync: ${sync.mismatches.map((m) => `${m.table}/${m.owner}@${m.region}`).join(", ")}; retry once replication caught up, or ?force=1`, "region");
     await (action === "drain" ? rh.drain(region.data) : rh.restore(region.data));
     invalidateRegionViews();
-    return c.json({ region: region.data, action, snapshot: await rh.snapshot() });
+    return c.json({ region: region.data, action, ...(sync ? { sync } : {}), snapshot: await rh.snapshot() });
   });
 }

@@ -43,6 +43,8 @@ export interface EdgeBindings {
   /** Session tokens: longest accepted lifetime (s, default 604800 = 7 days) and clock skew (s, default 60). */
   SESSION_MAX_LIFETIME_S?: string;
   SESSION_CLOCK_SKEW_S?: string;
+  /** Failover step 6: warn when a catalogue replication flow lags more than this (s, default 60). */
+  REPLICATION_LAG_WARN_S?: string;
 }
 
 const EdgeConfigSchema = z.object({

@@ -6,6 +6,7 @@ import { getForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
 import { regionHealth, routeRead } from "./routing.ts";
 import { replicationStatus } from "./replication-status.ts";
+import { lagWarnings, lagWarnS } from "./replication-gate.ts";
 import { edgeStats } from "./stats.ts";
 import { listDeadLetters } from "./dead-letters.ts";
 
@@ -52,7 +53,7 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
       regions,
       region_health: health,
       // Catalogue replication lag per (from → to) flow, seconds (origin/replication/lag.ts).
-      replication: { pairs: replication.pairs, max_lag_s: replication.max_lag_s },
+      replication: { pairs: replication.pairs, max_lag_s: replication.max_lag_s, lag_warn_s: lagWarnS(c.env), warnings: lagWarnings(replication.pairs, lagWarnS(c.env)) },
       // Events that can never be written as they are, with their reasons (`npm run dlq -- --replay`).
       dead_letters: {
         count: deadLetters.count,

@@ -12,7 +12,8 @@ import { publicationName, setSubscriptionsEnabled } from "../../shared/db/replic
 import { REGIONS, regionDatabase, type Region } from "../../shared/local-ports.ts";
 import { addToRegionCounters } from "../../origin/counter-flush.ts";
 import type { Db } from "../../origin/db.ts";
-import { checksumMismatches, globalChecksums } from "../../origin/replication/checksums.ts";
+import { globalChecksums } from "../../origin/replication/checksums.ts";
+import { checksumMismatches } from "../../shared/replication-checksums.ts";
 import { lagsFromRows, READ_HEARTBEATS_SQL, WRITE_HEARTBEAT_SQL, type HeartbeatRow } from "../../origin/replication/lag.ts";
 import { insertVideo, patchVideo, readVideo } from "../../origin/video-writes.ts";
 import { followingIds } from "../../origin/candidates.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { lagSeconds, lagsFromRows } from "../../origin/replication/lag.ts";
-import { checksumMismatches } from "../../origin/replication/checksums.ts";
+import { checksumMismatches } from "../../shared/replication-checksums.ts";
 import { newVideoId, VIDEO_ID_EPOCH_MS } from "../../shared/video-id.ts";
 import { parseVideoId } from "../../shared/ids.ts";
 
@@ -45,5 +45,14 @@ describe("upload ids", () => {
     expect(parseVideoId(`v${newVideoId("apac", Date.UTC(2054, 0, 1), 0xffffffff)}`)).not.toBeNull();
     expect(a > 10n ** 12n).toBe(true);
     expect(newVideoId("us", VIDEO_ID_EPOCH_MS - 1, 5)).toBe(5n);
+  });
+});
+
+describe("failover step 6: lag warnings", () => {
+  it("names each flow over the bound, none while every flow is under it or unknown", async () => {
+    const { lagWarnings } = await import("../../edge/replication-gate.ts");
+    const pairs = [{ from: "us" as const, to: "eu" as const, lag_s: 75.25 }, { from: "eu" as const, to: "us" as const, lag_s: 0.01 }, { from: "apac" as const, to: "us" as const, lag_s: null }];
+    expect(lagWarnings(pairs, 60)).toEqual(["replication us → eu lags 75.3 s (bound 60 s)"]);
+    expect(lagWarnings(pairs, 100)).toEqual([]);
   });
 });
