@@ -102,7 +102,14 @@ export function writeReport(run: RunOutput, dir: string): string {
   L.push("");
   if (run.change && run.changed) {
     const chosen = run.search?.chosen === run.change;
-    L.push(chosen ? `**Rule change that keeps every minute within ${slo} ms in every scenario** (the first of ${run.search!.tried.length} candidates tried, cheapest first):` : `**No candidate kept every minute within ${slo} ms.** The one that came closest:`, "");
+    const hours = (rs: DayResult[]) => rs.reduce((a, r) => a + Object.values(r.summary).reduce((b, x) => b + x.podHours, 0), 0);
+    const cost = hours(run.changed) / hours(run.seed) - 1;
+    L.push(
+      chosen
+        ? `**Rule change that keeps every minute within ${slo} ms in every scenario** (candidate ${run.search!.tried.length} of those tried in order, least headroom first; see "Candidates tried"), at ${cost >= 0 ? "+" : ""}${(cost * 100).toFixed(0)}% pod-hours summed over the scenarios:`
+        : `**No candidate kept every minute within ${slo} ms.** The one that came closest (${cost >= 0 ? "+" : ""}${(cost * 100).toFixed(0)}% pod-hours):`,
+      "",
+    );
     for (const line of run.change.diff) L.push(`- \`${line}\``);
     L.push("", "```yaml", stringify({ spec: { minReplicas: run.change.apply(cfg.hpa).minReplicas, maxReplicas: run.change.apply(cfg.hpa).maxReplicas, metrics: run.change.apply(cfg.hpa).metrics, behavior: run.change.apply(cfg.hpa).behavior } }).trim(), "```", "");
     L.push("Its simulated effect is shown next to the seed in every table (`seed → change`) and as dashed lines in the plots.", "");
@@ -112,7 +119,8 @@ export function writeReport(run: RunOutput, dir: string): string {
   L.push(`- An idle pod's p99 is ${f1(d.idleP99Ms)} ms; p99 reaches ${slo} ms at utilisation ρ ≈ ${d.rhoAtSlo.toFixed(2)}.`);
   L.push(`- CPU: one event loop is one core, so a pod at saturation uses ≈ ${f1(d.cpuPctAtSaturation)}% of its ${cfg.deployment.cpuRequestCores}-core request: a CPU target above that can never trigger.`);
   L.push(`- The p99 metric targets the objective itself (${slo} ms, ±10% tolerance): the HPA holds pods where p99 ≈ ${slo} ms, so ordinary fluctuations cross it, and new pods only help after the scale-up window, the node and the pod start-up.`);
-  L.push(`- Peak ranking load of any region in any scenario: ${f0(d.peakCallsPerS)} calls/s.`, "");
+  L.push(`- Peak ranking load of any region in any scenario: ${f0(d.peakCallsPerS)} calls/s.`);
+  L.push(`- Outside the HPA, the cheaper lever is the per-call cost: a pod spends ${cal.mainThreadCpuMsPerRequest.toFixed(1)} ms of one core per call against ~${(cal.inference.aMs + cal.inference.bMsPerRow * cfg.candidatesPerRankCall).toFixed(1)} ms of inference, so a binary request body or several event loops per GPU would multiply each pod's capacity; the simulator measures, it does not assume that.`, "");
   L.push("Calibration: `" + run.calibrationFile + `\` (measured ${cal.measuredAt} on ${cal.host.cpus} × ${cal.host.cpuModel}, load average ${cal.host.loadAverage1m}, ${cal.host.backend} backend; sequential calls p50 ${cal.sequential.p50Ms} / p99 ${cal.sequential.p99Ms} ms wall; at ${cal.saturation.concurrency} concurrent calls ${cal.saturation.rps} calls/s, mean batch ${f0(cal.saturation.meanBatchRows)} rows). The model's per-call cost is CPU time (the handler's in-process CPU samples plus the rest of the service's measured main-thread CPU per call), so waiting for a core on a shared machine does not inflate it.`, "");
   for (let i = 0; i < run.seed.length; i++) {
     const seed = run.seed[i];

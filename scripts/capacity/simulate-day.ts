@@ -90,11 +90,15 @@ export function simulateDay(scenario: DayScenario, p: SimParams): DayResult {
   const out: DayResult = { scenario, minutes, series: {}, summary: {} };
   for (const region of p.regions) {
     const s = series(minutes);
-    const cluster = new RegionCluster(p.cluster, p.hpa.minReplicas, start);
+    // Start the pre-roll from pods at half their capacity for its load (within [min, max]), not from
+    // minReplicas: an overloaded start makes the HPA overshoot, and a long scale-down window would carry
+    // that artifact into the day.
+    const initial = Math.min(p.hpa.maxReplicas, Math.max(p.hpa.minReplicas, Math.ceil(demandAt(scenario, p.traffic, region, start).rankCallsPerS / (0.5 * p.table.capacity))));
+    const cluster = new RegionCluster(p.cluster, initial, start);
     const ranking = new RankingRegion(p.table, p.origin, p.cpuMsPerCall, p.cpuRequestCores, p.metricsLagS);
     const hpaState = initialHpaState();
-    const history = new Float64Array(60).fill(p.hpa.minReplicas);
-    let replicas = p.hpa.minReplicas;
+    const history = new Float64Array(60).fill(initial);
+    let replicas = initial;
     let podSeconds = 0;
     let nodeSeconds = 0;
     let wanted = 0;
