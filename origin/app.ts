@@ -1,8 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { FeedQuerySchema, FeedResponseSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
-import { parseUserId } from "../shared/ids.ts";
 import { bodyLimitMiddleware, INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
@@ -15,23 +13,12 @@ import { replicationRoutes } from "./replication/routes.ts";
 import { videoWriteRoutes } from "./video-write-routes.ts";
 import { flushCounters } from "./counter-flush.ts";
 import { eventsRoutes } from "./events-routes.ts";
-import { Bulkhead } from "./bulkhead.ts";
-import { buildFeed } from "./feed-service.ts";
-import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../shared/forced-level-header.ts";
-import { checkUserRate } from "./user-rate-limit.ts";
+import { feedBulkhead, feedRoutes } from "./feed/route.ts";
 import { dbFaultRoutes } from "./db-fault.ts";
 
 // Regional origin worker: /internal/* is called by the edge (service secret), /metrics by Prometheus.
 
-function serverTiming(t: Record<string, number>): string {
-  return Object.entries(t)
-    .map(([k, v]) => `${k};dur=${v.toFixed(1)}`)
-    .join(", ");
-}
-
 export const app = new Hono<AppEnv>();
-/** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
-const feedBulkhead = new Bulkhead(12);
 app.onError(handleError);
 // Unknown paths are 404; a known path with a wrong method is 405 with `Allow`.
 app.notFound(methodAwareNotFound(app, notFound));
@@ -74,28 +61,7 @@ app.post("/internal/v1/admin/degradation", async (c) => {
 // Fault hook (operators, chaos and e2e tests): a delay before every Postgres query of this isolate.
 dbFaultRoutes(app);
 
-app.get("/internal/v1/feed", async (c) => {
-  const t0 = performance.now();
-  const d = deps(c);
-  d.metrics.request("feed");
-  const q = FeedQuerySchema.safeParse({ count: c.req.query("count"), cursor: c.req.query("cursor") });
-  if (!q.success) throw fromZodError(q.error);
-  const rawUser = c.req.query("user_id");
-  let userId: string | null = null;
-  if (rawUser) {
-    const id = parseUserId(rawUser);
-    if (id === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
-    userId = id.toString();
-  }
-  if (userId && d.signals.redis.view().available) await checkUserRate(d.redis, userId);
-  const req = { userId, count: q.data.count, cursor: q.data.cursor, forcedLevel: parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER)) };
-  const feed = await feedBulkhead.run(() => buildFeed(d, req), () => buildFeed(d, { ...req, shed: true }));
-  const total = performance.now() - t0;
-  d.metrics.feedLatencyMs(total);
-  c.header("server-timing", serverTiming({ ...d.timings, origin: total }));
-  return c.json(FeedResponseSchema.parse(feed));
-});
-
+feedRoutes(app, deps);
 catalogRoutes(app, deps);
 videoWriteRoutes(app, deps);
 eventsRoutes(app, deps);

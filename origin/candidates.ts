@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { CANDIDATES } from "../shared/config.ts";
 import type { Reason } from "../shared/contract.ts";
 import type { Region } from "../shared/regions.ts";
+import { levelPolicy, type SourceMix } from "../shared/degradation.ts";
 import type { Db } from "./db.ts";
 import type { UserFeatures } from "./feature-store.ts";
 import { ivfCentroids, nearestLists } from "./ivf.ts";
@@ -78,15 +78,16 @@ export async function followingIds(db: Db, user: UserFeatures, limit: number): P
   return rows.map((r) => String(r.video_id));
 }
 
-async function exploreIds(db: Db, limit: number): Promise<string[]> {
+async function exploreIds(db: Db, limit: number, seed: number): Promise<string[]> {
   // Uniform sample of the catalogue, unbiased by popularity (that is the point of explore): block
   // sampling reads only ~3×limit rows' worth of pages. Ids are sparse since uploads (shared/video-id.ts),
-  // so sampling random ids below max(video_id) would almost never hit a row.
+  // so sampling random ids below max(video_id) would almost never hit a row. REPEATABLE + a seeded order:
+  // the same seed draws the same sample while the table is unchanged (pages recomputed without Redis).
   const rows = await db.query<{ video_id: string }>(
     `SELECT video_id FROM videos
-       TABLESAMPLE SYSTEM (least(100, 100.0 * $1 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'videos'::regclass))))
-      WHERE status = 'active' ORDER BY random() LIMIT $2`,
-    [limit * 3, limit],
+       TABLESAMPLE SYSTEM (least(100, 100.0 * $1 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'videos'::regclass)))) REPEATABLE ($3)
+      WHERE status = 'active' ORDER BY md5(video_id::text || $3::text) LIMIT $2`,
+    [limit * 3, limit, seed],
   );
   return rows.map((r) => String(r.video_id));
 }
@@ -95,19 +96,24 @@ export interface CandidateOptions {
   pool: number;
   region: Region;
   exclude: Set<string>;
-  /** Level 2: no random explore (pages are recomputed deterministically) and more trending. */
-  deterministic?: boolean;
+  /** Shares of the pool per source (the level policy's mix, shared/degradation.ts); default level 0's. */
+  mix?: SourceMix;
+  /** Topics (IVF lists) of the "similar" source; default the 3 lists nearest to the user embedding. */
+  topics?: number[];
+  /** Seed (integer) of the explore sample: the same seed draws the same sample; default a random one. */
+  exploreSeed?: number;
 }
 
 export async function generateCandidates(db: Db, redis: Redis, user: UserFeatures | null, opts: CandidateOptions): Promise<Candidates> {
-  const scale = opts.pool / CANDIDATES.normalPool;
-  const lim = (n: number) => Math.max(20, Math.round(n * scale));
-  const topics = user ? nearestLists(user.emb, await ivfCentroids(db).catch(() => []), 3) : [];
+  const mix = opts.mix ?? levelPolicy(0).mix;
+  const lim = (share: number) => Math.max(20, Math.round(share * opts.pool));
+  const topics = opts.topics ?? (user ? nearestLists(user.emb, await ivfCentroids(db).catch(() => []), 3) : []);
+  const seed = opts.exploreSeed ?? Math.floor(Math.random() * 2 ** 31);
   const [following, trending, explore, ...similar] = await Promise.all([
-    user ? followingIds(db, user, lim(CANDIDATES.followingLimit)) : Promise.resolve([]),
-    trendingIds(db, redis, opts.region, lim(CANDIDATES.trendingLimit * (opts.deterministic ? 1.5 : 1))),
-    opts.deterministic ? Promise.resolve([]) : exploreIds(db, lim(CANDIDATES.exploreLimit)),
-    ...topics.map((t, i) => topicIds(db, redis, t, lim(CANDIDATES.similarLimit / (i === 0 ? 2 : 4)))),
+    user ? followingIds(db, user, lim(mix.following)) : Promise.resolve([]),
+    trendingIds(db, redis, opts.region, lim(mix.trending)),
+    exploreIds(db, lim(mix.explore), seed),
+    ...topics.map((t, i) => topicIds(db, redis, t, lim(mix.similar / (i === 0 ? 2 : 4)))),
   ]);
   const out: Candidates = new Map();
   const add = (ids: string[], reason: Reason) => {

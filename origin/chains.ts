@@ -5,7 +5,7 @@ import type { DependencyHealth } from "./dependency-health.ts";
 
 // A feed "chain": one ranked list per first-page request, stored in Redis; cursor pages are slices of it,
 // so one cursor chain never shows a video twice. The user's latest chain doubles as the "cached
-// recommendations (≤ 1 h)" fallback.
+// recommendations (≤ 1 h)" fallback. Redis failures read as misses (load) or `false` (store), never throw.
 export type ChainEntry = [id: string, score: number, reason: Reason];
 export interface Chain {
   u: string;
@@ -13,6 +13,12 @@ export interface Chain {
   src: Source;
   at: number;
   items: ChainEntry[];
+}
+
+/** A chain of `ids` in their given order (scores 1 → 0 by rank), every item tagged with `src` as its reason. */
+export function listChain(u: string, src: "trending" | "following", ids: string[], at: number): Chain {
+  const n = ids.length || 1;
+  return { u, mv: null, src, at, items: ids.map((id, i) => [id, 1 - i / n, src]) };
 }
 
 const chainKey = (id: string) => `fyp:chain:${id}`;
@@ -38,17 +44,17 @@ export async function storeChain(redis: Redis, id: string, chain: Chain, health?
     await (health ? health.observe(() => p.exec()) : p.exec());
     return true;
   } catch {
-    return false; // without Redis the next page recomputes (deterministically at level ≥ 2)
+    return false; // without Redis the next page recomputes (deterministically: origin/feed/ranked.ts)
   }
 }
 
-/** The user's most recent ranked chain if it is at most an hour old, relabelled as cached. */
-export async function cachedRecommendations(redis: Redis, user: string, now = Date.now()): Promise<Chain | null> {
+/** The user's most recent ranked chain if it is at most `maxAgeMs` old (default 1 h), relabelled as cached. */
+export async function cachedRecommendations(redis: Redis, user: string, maxAgeMs = CACHED_RECS_MAX_AGE_MS, now = Date.now()): Promise<Chain | null> {
   try {
     const id = await redis.get<string>(lastKey(user));
     if (!id) return null;
     const chain = await loadChain(redis, id);
-    if (!chain || now - chain.at > CACHED_RECS_MAX_AGE_MS) return null;
+    if (!chain || now - chain.at > maxAgeMs) return null;
     return { ...chain, src: "cached", items: chain.items.map(([v, s]) => [v, s, "cached"] as ChainEntry) };
   } catch {
     return null;

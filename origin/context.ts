@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import type { TimingVariables } from "hono/timing";
 import type { Db } from "./db.ts";
 import { openDb } from "./db.ts";
 import { originConfig, type OriginBindings, type OriginConfig } from "./env.ts";
@@ -10,7 +11,29 @@ import type { Redis } from "@upstash/redis/cloudflare";
 // Per-request dependencies of origin handlers: config, a request-scoped Postgres pool, the isolate's
 // Redis client and metrics registry. The pool is opened lazily (health/metrics may not need it) and
 // ended after the response by `releaseDeps`, through waitUntil so the client does not wait for it.
-export type AppEnv = { Bindings: OriginBindings; Variables: { deps?: RequestDeps } };
+// `metric` is hono/timing's server-timing state (the feed route writes its Timings there).
+export type AppEnv = { Bindings: OriginBindings; Variables: { deps?: RequestDeps } & TimingVariables };
+
+/**
+ * Time (ms) a request spent per named step (candidates, features, rank …), summed when a step repeats;
+ * the route turns them into `server-timing` entries (hono/timing's setMetric). A step that throws still counts.
+ */
+export class Timings {
+  readonly spans: Record<string, number> = {};
+
+  async time<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.add(name, performance.now() - t0);
+    }
+  }
+
+  add(name: string, ms: number): void {
+    this.spans[name] = (this.spans[name] ?? 0) + ms;
+  }
+}
 
 export interface RequestDeps {
   cfg: OriginConfig;
@@ -18,7 +41,7 @@ export interface RequestDeps {
   redis: Redis;
   metrics: Metrics;
   signals: OriginSignals;
-  timings: Record<string, number>;
+  timings: Timings;
   /** Background work that must not delay the response (probes, write-backs). */
   waitUntil(p: Promise<unknown>): void;
 }
@@ -31,7 +54,7 @@ export function requestDeps(c: Context<AppEnv>): RequestDeps {
   if (have) return have;
   const cfg = originConfig(c.env);
   const signals = originSignals();
-  const d = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: {},
+  const d = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
     waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})) };
   c.set("deps", d);
   return d;

@@ -7,6 +7,8 @@ import type { Db } from "./db.ts";
 import type { DependencyHealth } from "./dependency-health.ts";
 import { IsolateCache } from "./isolate-cache.ts";
 import type { Metrics } from "./metrics.ts";
+import type { FeatureMode } from "../shared/degradation.ts";
+import { defaultUserEmbedding } from "./cold-start-embedding.ts";
 
 // Tier-4 feature store: user and video features in Redis with TTLs, batch-read with one MGET, misses
 // loaded from Postgres in one query and written back in one pipeline. Redis failures are reported to the
@@ -72,19 +74,31 @@ function videoFromRow(r: VideoRow): VideoFeatures {
   };
 }
 
+/**
+ * How the store reads, chosen once per request from the level policy (shared/degradation.ts):
+ *  - "full": Redis, then Postgres for the misses (written back); user features with real-time recent activity;
+ *  - "batch-only" (level 1): as full, but users without the recent-activity lookup (nothing written back for them);
+ *  - "cold-start" (level 2): Redis skipped, Postgres only, nothing written back; users get the region's
+ *    default embedding (origin/cold-start-embedding.ts) with their follows and history;
+ *  - "cache-only" (level 3): Redis only, Postgres never touched.
+ */
+export type FeatureStoreMode = FeatureMode | "cache-only";
+
 export class FeatureStore {
   private readonly redis: Redis;
   private readonly db: Db;
   private readonly metrics: Metrics;
   private readonly health?: DependencyHealth;
-  /** With `skipRedis` (level 2) the store reads Postgres directly and writes nothing back. */
+  readonly mode: FeatureStoreMode;
+  /** Cold-start mode reads Postgres directly and writes nothing back. */
   private readonly skipRedis: boolean;
-  constructor(redis: Redis, db: Db, metrics: Metrics, health?: DependencyHealth, skipRedis = false) {
+  constructor(redis: Redis, db: Db, metrics: Metrics, health?: DependencyHealth, mode: FeatureStoreMode = "full") {
     this.redis = redis;
     this.db = db;
     this.metrics = metrics;
     this.health = health;
-    this.skipRedis = skipRedis;
+    this.mode = mode;
+    this.skipRedis = mode === "cold-start";
   }
 
   /** Redis-only read (level 3: the database is not to be touched). */
@@ -104,6 +118,7 @@ export class FeatureStore {
   }
 
   async videos(allIds: string[]): Promise<FeatureReadResult<VideoFeatures>> {
+    if (this.mode === "cache-only") return { values: await this.cachedVideos(allIds), redisOk: true };
     const values = new Map<string, VideoFeatures>();
     const ids: string[] = [];
     for (const id of allIds) {
@@ -151,21 +166,26 @@ export class FeatureStore {
     return { values, redisOk };
   }
 
+  /** A user's features as the store's mode reads them; null for an unknown user. */
   async user(id: string): Promise<{ user: UserFeatures | null; redisOk: boolean }> {
+    if (this.mode === "cache-only") return { user: await this.cachedUser(id), redisOk: true };
+    if (this.mode === "cold-start") return { user: await this.coldStartUser(id), redisOk: false };
+    const batchOnly = this.mode === "batch-only";
     let redisOk = !this.skipRedis;
     if (redisOk) try {
       const s = await this.observe(() => this.redis.get<string>(uKey(id)));
       if (s) {
         this.metrics.cache("feature", "hit", 1);
         const o = JSON.parse(s);
-        return { user: { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: o.r }, redisOk };
+        return { user: { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: batchOnly ? [] : o.r }, redisOk };
       }
       this.metrics.cache("feature", "miss", 1);
     } catch {
       redisOk = false;
     }
-    const user = await this.loadUser(id);
-    if (user && redisOk) {
+    const user = await this.loadUser(id, !batchOnly);
+    // A batch-only read has no recent activity: cached, it would hide that activity from full reads.
+    if (user && redisOk && !batchOnly) {
       const enc = JSON.stringify({ e: f32ToBase64(user.emb), h: user.homeRegion, f: user.followees, r: user.recent });
       await this.writeBack([[uKey(id), enc]], TTL.featureUser);
     }
@@ -182,30 +202,25 @@ export class FeatureStore {
 
   /**
    * Level 2 (feature store down): the learned user embedding lives behind the feature store, so the user
-   * is represented content-based — the mean embedding of the videos they recently engaged with (a
-   * cold-start user gets the neutral zero vector).
+   * is ranked with the region's default cold-start embedding (origin/cold-start-embedding.ts), with their
+   * follows and history from Postgres (the content-based signals of the candidate step).
    */
-  async coldStartUser(id: string): Promise<UserFeatures | null> {
-    const base = await this.loadUser(id);
-    if (!base) return null;
-    const rows = await this.db.query<{ embedding: number[] }>(
-      `SELECT v.embedding FROM interactions i JOIN videos v ON v.video_id = i.video_id
-        WHERE i.user_id = $1 AND i.type IN ('like','share','comment','view') ORDER BY i.ts DESC LIMIT 50`,
-      [id],
-    );
-    const emb = new Float32Array(EMBEDDING_DIM);
-    for (const r of rows) for (let d = 0; d < EMBEDDING_DIM; d++) emb[d] += r.embedding[d] / rows.length;
-    return { ...base, emb };
+  private async coldStartUser(id: string): Promise<UserFeatures | null> {
+    const [base, emb] = await Promise.all([this.loadUser(id), defaultUserEmbedding(this.db)]);
+    return base ? { ...base, emb } : null;
   }
 
-  private async loadUser(id: string): Promise<UserFeatures | null> {
+  /** `withRecent` false: no recent-activity query (batch features only), `recent` is empty. */
+  private async loadUser(id: string, withRecent = true): Promise<UserFeatures | null> {
     const [users, follows, recent] = await Promise.all([
       this.db.query<{ embedding: number[]; home_region: Region }>(`SELECT embedding, home_region FROM users WHERE user_id = $1`, [id]),
       this.db.query<{ followee_id: string }>(`SELECT followee_id FROM follows WHERE follower_id = $1 LIMIT ${MAX_FOLLOWEES}`, [id]),
-      this.db.query<{ video_id: string }>(
-        `SELECT video_id FROM interactions WHERE user_id = $1 AND video_id IS NOT NULL ORDER BY ts DESC LIMIT ${MAX_RECENT}`,
-        [id],
-      ),
+      withRecent
+        ? this.db.query<{ video_id: string }>(
+          `SELECT video_id FROM interactions WHERE user_id = $1 AND video_id IS NOT NULL ORDER BY ts DESC LIMIT ${MAX_RECENT}`,
+          [id],
+        )
+        : Promise.resolve([]),
     ]);
     if (users.length === 0) return null;
     const u = users[0];

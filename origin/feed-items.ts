@@ -11,7 +11,7 @@ export function writeContext(v: VideoFeatures, followed: boolean, now: number, o
   out.set(contextFeatures(v.views, v.likes, followed, Math.max(0, now - v.createdMs) / DAY_MS), row * CTX_DIM);
 }
 
-export function toItem(cfg: OriginConfig, v: VideoFeatures, score: number, reason: Reason): FeedItem {
+export function toItem(cfg: Pick<OriginConfig, "MEDIA_BASE_URL">, v: VideoFeatures, score: number, reason: Reason): FeedItem {
   const vid = formatVideoId(v.id);
   return {
     video_id: vid, author_id: formatUserId(v.author), caption: v.caption, duration_ms: v.durationMs,

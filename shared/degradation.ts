@@ -1,5 +1,5 @@
-// Degradation levels (DESIGN.md §3): which level a regional origin is at, computed from live signals,
-// what each level means for the feed path, and a hysteresis wrapper so a noisy p99 cannot flap it.
+// Degradation levels (DESIGN.md §3): which level a regional origin is at, computed from live signals, and
+// what each level means, as one policy table (`levelPolicy`).
 //
 // Levels 0–3 are decided at the origin from its own signals; 4 (region unhealthy → edge fails over) and
 // 5 (several regions down → static emergency page) are decided at the edge from region health, so
@@ -7,7 +7,7 @@
 // ML p99 > 50 ms or ranking breaker open → 1; feature store unavailable → 2; DB latency > 100 ms or down
 // → 3. The highest triggered level wins and every trigger is listed in `reasons`.
 //
-// Where the design is silent (all overridable through DegradationThresholds / options):
+// Where the design is silent (all overridable through DegradationThresholds):
 //  - the breaker counts as "open" in OPEN, FORCED_OPEN and HALF_OPEN (half-open rejects all but 10 trial
 //    calls, so nearly every request is on the fallback path anyway);
 //  - "DB latency" is the DB p99, like the ML signal;
@@ -16,11 +16,12 @@
 //  - latency/error-rate signals are ignored below 20 samples when the caller passes a sample count (with
 //    fewer, p99 is just the single slowest call);
 //  - levels are a ladder: each level keeps the measures of the levels below it;
-//  - stepping down waits until the lower level has held for 30 s (the design's own anti-flap and open
-//    wait); stepping up is immediate; an admin-forced level applies at once, both ways.
+//  - no step-down hold of its own: the signals carry their own (a latency p99 stays high until its slow
+//    samples leave the 60 s window, origin/dependency-health.ts; an open breaker waits its 30 s before
+//    trial calls), and an extra 30 s hold on top only kept the feed degraded after the cause was gone.
+//    An admin-forced level applies at once, both ways.
 
 import type { BreakerState } from "./circuit-breaker.ts";
-import { systemClock, type Clock } from "./clock.ts";
 import { CANDIDATES, LEVEL_THRESHOLDS, TTL, type DegradationLevel } from "./config.ts";
 
 export type { DegradationLevel };
@@ -61,7 +62,7 @@ export interface LevelDecision {
   /** Why, most severe first; empty at level 0. */
   reasons: string[];
   forced: boolean;
-  /** What the signals alone say (differs from `level` when forced or held by hysteresis). */
+  /** What the signals alone say (differs from `level` when forced). */
   automaticLevel: DegradationLevel;
 }
 
@@ -94,134 +95,102 @@ export function computeLevel(s: DegradationSignals, t: DegradationThresholds = D
   return { level: automaticLevel, reasons, forced: false, automaticLevel };
 }
 
+
+/** Where a request's user features come from (origin/feature-store.ts runs in the matching mode). */
+export type FeatureMode =
+  /** Feature store (Redis) over Postgres: learned embedding, follows and real-time recent activity. */
+  | "full"
+  /** Precomputed (batch) features only: learned embedding and follows, no recent-activity lookup. */
+  | "batch-only"
+  /** Feature store skipped: the region's default cold-start user embedding, follows and history from Postgres. */
+  | "cold-start";
+
+/**
+ * Shares of the candidate pool per source: each source is asked for share × pool ids (at least 20), and the
+ * pool is filled following → similar → trending → explore, cut at its size (origin/candidates.ts).
+ */
+export interface SourceMix {
+  following: number;
+  similar: number;
+  trending: number;
+  explore: number;
+}
+
+/** The actions of one level, read field by field by the feed path, the write routes and the edge. */
 export interface LevelPolicy {
   level: DegradationLevel;
   description: string;
   /** Candidates generated before ranking (5K normally, 1K from level 1). */
   candidatePool: number;
-  /** Serve cached recommendations (≤ cachedRecommendationMaxAgeMs old) before computing fresh ones. */
+  mix: SourceMix;
+  /** Serve the user's cached recommendations (≤ cachedRecommendationMaxAgeMs old) before computing fresh ones. */
   preferCachedRecommendations: boolean;
   cachedRecommendationMaxAgeMs: number;
-  /** Only precomputed (batch) features; skip real-time recent-activity lookups. */
-  useBatchFeatures: boolean;
-  /** Skip the feature store; rank with the default cold-start user embedding. */
-  useColdStartEmbedding: boolean;
-  /** Lean on content-based signals and a larger trending/explore share of candidates. */
+  featureMode: FeatureMode;
+  /** "similar" candidates from the topics of the videos the user engaged with (content), not from the user embedding. */
   contentBased: boolean;
-  boostTrendingExplore: boolean;
+  /** Whether the request path uses Redis (chains, cached recommendations, feature cache) at all. */
+  useRedis: boolean;
   /** Whether the origin calls the ranking service at all (the breaker still gates each call). */
   callRanking: boolean;
-  /** No Postgres reads on the request path: serve from the caches only. */
+  /** No Postgres on the request path: cached recommendations, cached trending, cached features only. */
   cacheOnly: boolean;
-  /** Writes go to the queue for later, not to Postgres now. */
-  queueWrites: boolean;
+  /** false: the origin refuses writes with a retryable 503, so the edge's queue keeps them until it recovers. */
+  writesAllowed: boolean;
   /** `limited: true` in responses (the client shows the "limited functionality" banner). */
   limited: boolean;
   /** Edge: route this region's traffic to a healthy region. */
   failover: boolean;
+  /** Edge: capacity of each region still in rotation, × its normal size (failover step 4; back to 1 at step 8). */
+  healthyRegionCapacity: number;
   /** Edge: serve the pre-generated static trending/emergency page. */
   staticEmergencyPage: boolean;
   /** Likes, follows, events and other interactive features. */
   interactive: boolean;
 }
 
-const DESCRIPTIONS: Record<DegradationLevel, string> = {
-  0: "normal",
-  1: "ML degraded",
-  2: "feature store unavailable",
-  3: "database degraded",
-  4: "region unhealthy",
-  5: "multiple regions down",
+/** The seed's 5K mix (shared/config.ts CANDIDATES): 800 following, 2,500 similar, 1,500 trending, 400 explore. */
+const SEED_MIX: SourceMix = Object.freeze({
+  following: CANDIDATES.followingLimit / CANDIDATES.normalPool,
+  similar: CANDIDATES.similarLimit / CANDIDATES.normalPool,
+  trending: CANDIDATES.trendingLimit / CANDIDATES.normalPool,
+  explore: CANDIDATES.exploreLimit / CANDIDATES.normalPool,
+});
+/**
+ * Level 2: without the learned embedding "similar" (content-based now: the topics the user engaged with)
+ * gives up half its share to trending (×1.5) and explore (×1.75); the shares add up to the whole pool.
+ */
+const CONTENT_MIX: SourceMix = Object.freeze({ following: SEED_MIX.following, similar: 0.25, trending: 0.45, explore: 0.14 });
+
+/** Failover step 4: the regions left in rotation get 1.5× capacity while another region is out. */
+export const FAILOVER_CAPACITY_STEP = 1.5;
+
+const L0: LevelPolicy = {
+  level: 0, description: "normal",
+  candidatePool: CANDIDATES.normalPool, mix: SEED_MIX,
+  preferCachedRecommendations: false, cachedRecommendationMaxAgeMs: TTL.appFeedFallback * 1000,
+  featureMode: "full", contentBased: false, useRedis: true, callRanking: true,
+  cacheOnly: false, writesAllowed: true, limited: false,
+  failover: false, healthyRegionCapacity: 1, staticEmergencyPage: false, interactive: true,
 };
+const L1: LevelPolicy = { ...L0, level: 1, description: "ML degraded", candidatePool: CANDIDATES.degradedPool, preferCachedRecommendations: true, featureMode: "batch-only" };
+const L2: LevelPolicy = { ...L1, level: 2, description: "feature store unavailable", mix: CONTENT_MIX, featureMode: "cold-start", contentBased: true, useRedis: false };
+// From level 3 the request path touches neither Postgres nor ranking; Redis is all it has left.
+const L3: LevelPolicy = { ...L2, level: 3, description: "database degraded", useRedis: true, callRanking: false, cacheOnly: true, writesAllowed: false, limited: true };
+// Levels 4–5 are the edge's; an origin that is still answering behaves as at level 3 for them.
+const L4: LevelPolicy = { ...L3, level: 4, description: "region unhealthy", failover: true, healthyRegionCapacity: FAILOVER_CAPACITY_STEP };
+const L5: LevelPolicy = { ...L4, level: 5, description: "multiple regions down", failover: false, staticEmergencyPage: true, interactive: false };
 
-/** What a level implies; levels are cumulative (level n keeps every measure of the levels below). */
-export function levelPolicy(level: DegradationLevel): LevelPolicy {
-  return {
-    level,
-    description: DESCRIPTIONS[level],
-    candidatePool: level >= 1 ? CANDIDATES.degradedPool : CANDIDATES.normalPool,
-    preferCachedRecommendations: level >= 1,
-    cachedRecommendationMaxAgeMs: TTL.appFeedFallback * 1000,
-    useBatchFeatures: level >= 1,
-    useColdStartEmbedding: level >= 2,
-    contentBased: level >= 2,
-    boostTrendingExplore: level >= 2,
-    callRanking: level <= 2,
-    cacheOnly: level >= 3,
-    queueWrites: level >= 3,
-    limited: level >= 3,
-    failover: level === 4,
-    staticEmergencyPage: level >= 5,
-    interactive: level <= 4,
-  };
-}
-
-export interface DegradationControllerOptions {
-  clock?: Clock;
-  /** How long the signals must stay below the current level before stepping down (ms). */
-  stepDownAfterMs?: number;
-  thresholds?: DegradationThresholds;
-}
+/** DESIGN.md §3's levels as one table. Levels are a ladder: each row keeps the measures of the rows above it. */
+const POLICIES: Readonly<Record<DegradationLevel, Readonly<LevelPolicy>>> = Object.freeze({
+  0: Object.freeze(L0), 1: Object.freeze(L1), 2: Object.freeze(L2), 3: Object.freeze(L3), 4: Object.freeze(L4), 5: Object.freeze(L5),
+});
 
 /**
- * computeLevel plus hysteresis. Up: immediately. Down: once the signals have stayed below the current
- * level for stepDownAfterMs, to the highest level seen during that hold (then the hold restarts, so a
- * 3 → 1 → 0 recovery takes two holds). A forced level bypasses all of this and leaves the automatic
- * state tracking underneath, so clearing the override lands on an up-to-date level.
+ * What a level implies (the row of the table above; frozen, shared). The origin computes it once per
+ * request from its live signals (origin/feed/context.ts) and hands it down; the pipeline, the write routes
+ * and the edge's scaler read its fields and never compare level numbers.
  */
-export class DegradationController {
-  readonly #clock: Clock;
-  readonly #holdMs: number;
-  readonly #thresholds: DegradationThresholds;
-  #level: DegradationLevel = 0;
-  #belowSince: number | null = null;
-  #holdPeak: DegradationLevel = 0;
-  #last: LevelDecision = { level: 0, reasons: [], forced: false, automaticLevel: 0 };
-  #lastSignals: DegradationSignals | null = null;
-
-  constructor(opts: DegradationControllerOptions = {}) {
-    this.#clock = opts.clock ?? systemClock;
-    this.#holdMs = opts.stepDownAfterMs ?? 30_000;
-    this.#thresholds = opts.thresholds ?? DEGRADATION_THRESHOLDS;
-  }
-
-  /** Feeds the current signals; returns the level to serve at. */
-  update(signals: DegradationSignals): LevelDecision {
-    this.#lastSignals = signals;
-    const raw = computeLevel({ ...signals, forcedLevel: null }, this.#thresholds);
-    const now = this.#clock.now();
-    if (raw.level >= this.#level) {
-      this.#level = raw.level;
-      this.#belowSince = null;
-    } else if (this.#belowSince === null) {
-      this.#belowSince = now;
-      this.#holdPeak = raw.level;
-    } else {
-      if (raw.level > this.#holdPeak) this.#holdPeak = raw.level;
-      if (now - this.#belowSince >= this.#holdMs) {
-        this.#level = this.#holdPeak;
-        this.#belowSince = this.#level > raw.level ? now : null;
-        this.#holdPeak = raw.level;
-      }
-    }
-    const reasons = [...raw.reasons];
-    if (this.#belowSince !== null) {
-      reasons.push(`holding level ${this.#level}: signals below it for ${now - this.#belowSince} of ${this.#holdMs} ms`);
-    }
-    this.#last =
-      signals.forcedLevel != null
-        ? { level: signals.forcedLevel, reasons: [`forced to level ${signals.forcedLevel} by admin`, ...reasons], forced: true, automaticLevel: raw.level }
-        : { level: this.#level, reasons, forced: false, automaticLevel: raw.level };
-    return this.#last;
-  }
-
-  /**
-   * The level now, without new signals: the last signals judged again at the clock's time, so a step-down
-   * whose hold has run out completes even when no request brings new signals (a hold is clock time, not
-   * a number of updates). Signals are a snapshot: feed time-windowed ones (shared/latency-window.ts) so
-   * that what they report can itself age out.
-   */
-  current(): LevelDecision {
-    return this.#lastSignals ? this.update(this.#lastSignals) : this.#last;
-  }
+export function levelPolicy(level: DegradationLevel): Readonly<LevelPolicy> {
+  return POLICIES[level];
 }

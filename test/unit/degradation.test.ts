@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../shared/clock.ts";
-import {
-  computeLevel, DEGRADATION_THRESHOLDS, DegradationController, levelPolicy, type DegradationLevel,
-} from "../../shared/degradation.ts";
+import { computeLevel, DEGRADATION_THRESHOLDS, levelPolicy, type DegradationLevel } from "../../shared/degradation.ts";
 
-// Levels 0–3 of DESIGN.md §3 from live signals, the measures each level implies, and the step-down hold.
+// Levels 0–3 of DESIGN.md §3 from live signals, and the measures each level implies (the policy table).
 describe("degradation: computeLevel", () => {
   it("uses the design's thresholds", () => {
     expect(DEGRADATION_THRESHOLDS).toMatchObject({ mlP99Ms: 50, dbP99Ms: 100 });
@@ -70,95 +67,46 @@ describe("degradation: computeLevel", () => {
 describe("degradation: levelPolicy", () => {
   const p = (l: DegradationLevel) => levelPolicy(l);
 
-  it("level 0: full 5K pool, real-time features, everything on", () => {
+  it("level 0: full 5K pool in the seed's mix, full features, everything on", () => {
     expect(p(0)).toMatchObject({
-      candidatePool: 5000, preferCachedRecommendations: false, useBatchFeatures: false, useColdStartEmbedding: false,
-      callRanking: true, cacheOnly: false, queueWrites: false, limited: false, interactive: true,
+      candidatePool: 5000, preferCachedRecommendations: false, featureMode: "full", contentBased: false, useRedis: true,
+      callRanking: true, cacheOnly: false, writesAllowed: true, limited: false, interactive: true, healthyRegionCapacity: 1,
     });
+    expect(p(0).mix).toEqual({ following: 0.16, similar: 0.5, trending: 0.3, explore: 0.08 });
   });
 
   it("level 1: cached recommendations ≤ 1 h, pool 5K → 1K, batch features only", () => {
     expect(p(1)).toMatchObject({
-      candidatePool: 1000, preferCachedRecommendations: true, cachedRecommendationMaxAgeMs: 3_600_000, useBatchFeatures: true,
-      useColdStartEmbedding: false, cacheOnly: false, limited: false,
+      candidatePool: 1000, preferCachedRecommendations: true, cachedRecommendationMaxAgeMs: 3_600_000, featureMode: "batch-only",
+      callRanking: true, cacheOnly: false, writesAllowed: true, limited: false,
     });
+    expect(p(1).mix).toEqual(p(0).mix);
   });
 
-  it("level 2: cold-start embedding, content-based signals, more trending/explore (plus level 1)", () => {
+  it("level 2: cold-start embedding, content-based signals, more trending and more explore (plus level 1)", () => {
     expect(p(2)).toMatchObject({
-      candidatePool: 1000, useBatchFeatures: true, useColdStartEmbedding: true, contentBased: true, boostTrendingExplore: true,
-      cacheOnly: false, limited: false,
+      candidatePool: 1000, featureMode: "cold-start", contentBased: true, useRedis: false, callRanking: true, cacheOnly: false, limited: false,
     });
+    expect(p(2).mix.trending).toBeGreaterThan(p(1).mix.trending);
+    expect(p(2).mix.explore).toBeGreaterThan(p(1).mix.explore);
+    const total = Object.values(p(2).mix).reduce((a, b) => a + b, 0);
+    expect(total).toBeCloseTo(1, 9);
   });
 
-  it("level 3: cache only, writes queued, limited: true", () => {
-    expect(p(3)).toMatchObject({ cacheOnly: true, queueWrites: true, limited: true, callRanking: false, interactive: true, failover: false });
+  it("level 3: cache only, writes queued (refused for later), limited: true", () => {
+    expect(p(3)).toMatchObject({ cacheOnly: true, useRedis: true, writesAllowed: false, limited: true, callRanking: false, interactive: true, failover: false });
   });
 
-  it("levels 4 and 5 are the edge's: failover, then the static emergency page with interaction off", () => {
-    expect(p(4)).toMatchObject({ failover: true, staticEmergencyPage: false, interactive: true });
-    expect(p(5)).toMatchObject({ failover: false, staticEmergencyPage: true, interactive: false, limited: true });
+  it("levels 4 and 5 are the edge's: failover with a ×1.5 capacity step, then the static emergency page with interaction off", () => {
+    expect(p(4)).toMatchObject({ failover: true, healthyRegionCapacity: 1.5, staticEmergencyPage: false, interactive: true });
+    expect(p(5)).toMatchObject({ failover: false, staticEmergencyPage: true, interactive: false, limited: true, writesAllowed: false });
     expect([0, 1, 2, 3, 4, 5].map((l) => p(l as DegradationLevel).description)).toEqual([
       "normal", "ML degraded", "feature store unavailable", "database degraded", "region unhealthy", "multiple regions down",
     ]);
   });
-});
 
-describe("degradation: DegradationController hysteresis", () => {
-  it("steps up at once and down only after the signals stay lower for 30 s", async () => {
-    const clock = new FakeClock();
-    const c = new DegradationController({ clock });
-    expect(c.update({ dbAvailable: false }).level).toBe(3);
-    await clock.advance(10_000);
-    const held = c.update({});
-    expect(held.level).toBe(3);
-    expect(held.automaticLevel).toBe(0);
-    expect(held.reasons.at(-1)).toContain("holding level 3");
-    // The hold runs from the first update that saw the lower level (t = 10 s).
-    await clock.advance(29_999);
-    expect(c.update({}).level).toBe(3);
-    await clock.advance(1);
-    expect(c.update({}).level).toBe(0);
-    expect(c.current().reasons).toEqual([]);
-  });
-
-  it("a relapse during the hold restarts it", async () => {
-    const clock = new FakeClock();
-    const c = new DegradationController({ clock, stepDownAfterMs: 1000 });
-    c.update({ mlP99Ms: 90 });
-    await clock.advance(900);
-    c.update({});
-    await clock.advance(50);
-    expect(c.update({ mlP99Ms: 90 }).level).toBe(1); // back up: hold cleared
-    await clock.advance(500);
-    c.update({});
-    await clock.advance(999);
-    expect(c.update({}).level).toBe(1);
-    await clock.advance(1);
-    expect(c.update({}).level).toBe(0);
-  });
-
-  it("steps down to the highest level seen during the hold, then holds again", async () => {
-    const clock = new FakeClock();
-    const c = new DegradationController({ clock, stepDownAfterMs: 1000 });
-    c.update({ dbAvailable: false });
-    await clock.advance(1);
-    c.update({});
-    await clock.advance(500);
-    c.update({ breakerState: "OPEN" }); // level 1 seen inside the hold
-    await clock.advance(499);
-    expect(c.update({}).level).toBe(3);
-    await clock.advance(1);
-    expect(c.update({}).level).toBe(1);
-    await clock.advance(1000);
-    expect(c.update({}).level).toBe(0);
-  });
-
-  it("a forced level applies immediately and clearing it returns to the tracked level", async () => {
-    const clock = new FakeClock();
-    const c = new DegradationController({ clock });
-    expect(c.update({ forcedLevel: 2 })).toMatchObject({ level: 2, forced: true });
-    expect(c.update({ forcedLevel: 0, dbAvailable: false })).toMatchObject({ level: 0, forced: true, automaticLevel: 3 });
-    expect(c.update({})).toMatchObject({ level: 3, forced: false });
+  it("is one frozen row per level: the same object every call", () => {
+    expect(levelPolicy(2)).toBe(levelPolicy(2));
+    expect(Object.isFrozen(levelPolicy(2))).toBe(true);
   });
 });

@@ -1,0 +1,85 @@
+import type { Context, Hono } from "hono";
+import { setMetric, timing } from "hono/timing";
+import { FeedQuerySchema, FeedResponseSchema } from "../../shared/contract.ts";
+import type { LevelPolicy } from "../../shared/degradation.ts";
+import { ApiError, fromZodError } from "../../shared/errors.ts";
+import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../../shared/forced-level-header.ts";
+import { parseUserId } from "../../shared/ids.ts";
+import { Bulkhead } from "../bulkhead.ts";
+import type { AppEnv, RequestDeps } from "../context.ts";
+import { decodeCursor } from "../cursor.ts";
+import type { LevelReport } from "../signals.ts";
+import { checkUserRate } from "../user-rate-limit.ts";
+import { type FeedContext, requestPolicy } from "./context.ts";
+import { buildFeed, type FeedRequest } from "./pipeline.ts";
+import { feedStores } from "./stores.ts";
+
+// GET /internal/v1/feed (called by the edge): the composition root of one feed request. It validates the
+// query (4xx before any budget is spent), decides the level policy once from the live signals, builds the
+// request's context (origin/feed/context.ts: stores, one FeatureStore in the policy's mode, timings) and
+// runs the pipeline (origin/feed/pipeline.ts) inside the bulkhead; a shed request runs cache-only.
+// Query: count 1–50, cursor (opaque), user_id (u123; absent = anonymous). Header x-fyp-forced-level:
+// the admin-forced level the edge keeps (shared/forced-level-header.ts).
+
+/** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
+export const feedBulkhead = new Bulkhead(12);
+
+let lastLevel = 0;
+function noteLevel(report: LevelReport): void {
+  if (report.level !== lastLevel) console.warn(`degradation level ${lastLevel} → ${report.level}: ${report.reasons.join("; ") || "all signals healthy"}`);
+  lastLevel = report.level;
+}
+
+/**
+ * At most once a second: a cheap `SELECT 1` (the database latency signal, and how a database we stopped
+ * calling is noticed when it returns) and, while Redis looks down, a PING.
+ */
+function probeDependencies(d: RequestDeps): void {
+  if (d.signals.db.probeDue()) d.waitUntil(d.db.probe());
+  if (!d.signals.redis.view().available && d.signals.redis.probeDue()) d.waitUntil(d.signals.redis.observe(() => d.redis.ping()));
+}
+
+/** One request's feed context over the real stores (origin/feed/stores.ts). */
+export function feedContext(d: RequestDeps, policy: Readonly<LevelPolicy>): FeedContext {
+  return {
+    region: d.cfg.REGION, policy, stores: feedStores(d, policy), timings: d.timings,
+    countAppCache: (result) => d.metrics.cache("app", result), cursorSecret: d.cfg.cursorSecret,
+    now: () => Date.now(), newChainId: () => crypto.randomUUID(), warn: (msg) => console.warn(msg),
+  };
+}
+
+async function parseFeedRequest(c: Context<AppEnv>, d: RequestDeps): Promise<FeedRequest> {
+  const q = FeedQuerySchema.safeParse({ count: c.req.query("count"), cursor: c.req.query("cursor") });
+  if (!q.success) throw fromZodError(q.error);
+  const rawUser = c.req.query("user_id");
+  let userId: string | null = null;
+  if (rawUser) {
+    const id = parseUserId(rawUser);
+    if (id === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
+    userId = id.toString();
+  }
+  // A bad cursor is refused before it counts against the user's budget.
+  const position = q.data.cursor ? await decodeCursor(d.cfg.cursorSecret, q.data.cursor, userId ?? "anon") : undefined;
+  return { userId, count: q.data.count, position };
+}
+
+export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
+  app.get("/internal/v1/feed", timing({ total: false }), async (c) => {
+    const t0 = performance.now();
+    const d = deps(c);
+    d.metrics.request("feed");
+    const req = await parseFeedRequest(c, d);
+    if (req.userId && d.signals.redis.view().available) await checkUserRate(d.redis, req.userId);
+    probeDependencies(d);
+    const report = d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER)));
+    noteLevel(report);
+    d.metrics.degradationLevel(report.level);
+    const serve = (shed: boolean) => buildFeed(feedContext(d, requestPolicy(report, shed)), req, d.cfg);
+    const feed = await feedBulkhead.run(() => serve(false), () => serve(true));
+    const total = performance.now() - t0;
+    d.metrics.feedLatencyMs(total);
+    for (const [name, ms] of Object.entries(d.timings.spans)) setMetric(c, name, ms);
+    setMetric(c, "origin", total);
+    return c.json(FeedResponseSchema.parse(feed));
+  });
+}

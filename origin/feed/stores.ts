@@ -1,0 +1,81 @@
+import { RETRY } from "../../shared/config.ts";
+import type { LevelPolicy } from "../../shared/degradation.ts";
+import { cachedTrendingIds, followingIds, generateCandidates, trendingIds } from "../candidates.ts";
+import { cachedRecommendations, loadChain, storeChain } from "../chains.ts";
+import type { RequestDeps } from "../context.ts";
+import type { Db } from "../db.ts";
+import { FeatureStore } from "../feature-store.ts";
+import { rank, rankStep } from "../ranking-client.ts";
+import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
+
+// The real adapters of origin/feed/ports.ts for one request: Redis (chains), Postgres + Redis lists
+// (catalogue), one FeatureStore in the policy's mode, and the ranking service behind the isolate's breaker.
+// Every call is observed by the isolate's dependency health (origin/dependency-health.ts), which is what
+// the next request's level is computed from.
+
+/** Topics the content-based "similar" source reads: the most frequent among the user's 50 latest videos. */
+const CONTENT_TOPICS = 3;
+const CONTENT_RECENT = 50;
+
+/** Topics of `recent` video ids, most frequent first (ties by topic), at most CONTENT_TOPICS. */
+export async function recentTopics(db: Db, recent: string[]): Promise<number[]> {
+  if (recent.length === 0) return [];
+  const rows = await db.query<{ topic: number }>(
+    `SELECT topic FROM videos WHERE video_id = ANY($1::bigint[]) AND topic IS NOT NULL
+      GROUP BY topic ORDER BY count(*) DESC, topic LIMIT ${CONTENT_TOPICS}`,
+    [recent.slice(0, CONTENT_RECENT)],
+  );
+  return rows.map((r) => Number(r.topic));
+}
+
+function chainStore(d: RequestDeps): ChainStore {
+  // While Redis is known down, no call is made (its PING probe notices the return: origin/feed/route.ts).
+  const up = () => d.signals.redis.view().available;
+  return {
+    load: async (id) => (up() ? loadChain(d.redis, id, d.signals.redis) : null),
+    store: async (id, chain) => (up() ? storeChain(d.redis, id, chain, d.signals.redis) : false),
+    cachedRecommendations: async (user, maxAgeMs) => (up() ? cachedRecommendations(d.redis, user, maxAgeMs) : null),
+  };
+}
+
+function catalogStore(d: RequestDeps): CatalogStore {
+  const region = d.cfg.REGION;
+  return {
+    trending: (limit) => trendingIds(d.db, d.redis, region, limit),
+    cachedTrending: () => cachedTrendingIds(d.redis, region),
+    following: (user, limit) => followingIds(d.db, user, limit),
+    candidates: async (user, plan) =>
+      generateCandidates(d.db, d.redis, user, {
+        pool: plan.pool, region, exclude: plan.exclude, mix: plan.mix, exploreSeed: plan.exploreSeed,
+        topics: plan.contentBased ? await recentTopics(d.db, user.recent) : undefined,
+      }),
+  };
+}
+
+function featureSource(fs: FeatureStore): FeatureSource {
+  return {
+    user: async (id) => (await fs.user(id)).user,
+    videos: async (ids) => (await fs.videos(ids)).values,
+    cachedVideos: (ids) => fs.cachedVideos(ids),
+  };
+}
+
+/**
+ * Ranking: the breaker around each try, retried per the seed's ML policy (1 retry, 20 ms ± 20%, 40 ms per
+ * try unless RANK_TIMEOUT_MS says otherwise) — an open breaker and a permanent refusal are not retried —
+ * and one ML-latency sample per step (origin/ranking-client.ts rankStep).
+ */
+function ranker(d: RequestDeps): Ranker {
+  const timeoutMs = d.cfg.RANK_TIMEOUT_MS ?? RETRY.mlInference.perTryTimeoutMs;
+  const policy = { ...RETRY.mlInference, perTryTimeoutMs: timeoutMs };
+  return {
+    wantsTrial: () => d.signals.breaker.state === "HALF_OPEN",
+    rank: (input) => rankStep(d.signals.ml, d.signals.breaker, policy, () => rank(d.cfg.RANKING_URL, input, timeoutMs, d.cfg.INTERNAL_SECRET)),
+  };
+}
+
+/** The request's stores; the one FeatureStore runs in the policy's mode (cache-only when the policy is). */
+export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>): FeedStores {
+  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, policy.cacheOnly ? "cache-only" : policy.featureMode);
+  return { chains: chainStore(d), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
+}
