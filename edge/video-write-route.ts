@@ -13,7 +13,8 @@ import { cacheDelete } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { callOrigin, OriginUnavailable } from "./origin-client.ts";
 import { readRegion } from "./region-router.ts";
-import { routeRead } from "./routing.ts";
+import { getForcedLevels } from "./forced-levels.ts";
+import { regionViews, routeRead } from "./routing.ts";
 import { requestSession } from "./session.ts";
 
 // POST /v1/videos (upload a video's metadata) and PATCH /v1/videos/:video_id (its creator's edit).
@@ -37,11 +38,14 @@ async function signedIn(c: Context<EdgeEnv>): Promise<Session> {
   return s;
 }
 
-/** Is the home region writable right now, as far as the edge knows (rotation, forced level)? */
+/**
+ * Is the home region writable right now, as far as the edge knows? In rotation (a recovering region at
+ * reduced read weight takes all its writes) and not forced to level 3 or above.
+ */
 async function homeWritable(c: Context<EdgeEnv>, home: Region): Promise<{ ok: boolean; forced: number | undefined }> {
-  const route = await routeRead(c.env, home);
-  const forced = route.forced[home];
-  return { ok: route.candidates[0] === home && (forced ?? 0) < 3, forced };
+  const [views, forcedLevels] = await Promise.all([regionViews(c.env), getForcedLevels(c.env.FYP_KV)]);
+  const forced = forcedLevels[home];
+  return { ok: !!views.find((v) => v.region === home)?.inRotation && (forced ?? 0) < 3, forced };
 }
 
 type Direct = { kind: "answer"; res: Response } | { kind: "queue" };
