@@ -95,6 +95,13 @@ export function queueAlert(inc: Incident, type: AlertType, at: number): AlertPay
   return { type, region: inc.region, incident_id: inc.id, title: inc.title, at };
 }
 
+/** Webhook bodies of every alert still pending (to re-send after a restart: delivery is at least once). */
+export function pendingAlerts(s: { incidents: Incident[] }): AlertPayload[] {
+  return s.incidents.flatMap((inc) =>
+    inc.alerts.filter((a) => a.outcome === "pending").map((a) => ({ type: a.type, region: inc.region, incident_id: inc.id, title: inc.title, at: a.at })),
+  );
+}
+
 /** Applies a delivery result to the oldest pending alert of that type; false when none matches. */
 export function recordAlertResult(inc: Incident, r: AlertResult, at: number): boolean {
   const a = inc.alerts.find((x) => x.type === r.alert_type && x.outcome === "pending");

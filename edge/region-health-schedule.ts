@@ -10,7 +10,8 @@
 // of the alarm, so the windows line up with the grid exactly.
 
 export interface RoundTiming {
-  /** The grid slot this round belongs to: the latest slot at or before `now` (plannedAt if early). */
+  /** The time this round's probes are stamped with: its grid slot (the latest slot at or before `now`),
+   * or `now` itself for an alarm that fired before its planned time. */
   slotAt: number;
   /** When the next alarm must fire: the next slot after `slotAt`; slots already missed are skipped. */
   nextAt: number;
@@ -25,8 +26,8 @@ export interface RoundTiming {
 export function roundTiming(plannedAt: number, now: number, intervalMs: number): RoundTiming {
   if (!(intervalMs > 0)) throw new RangeError(`probe interval must be > 0 ms, got ${intervalMs}`);
   const missed = Math.max(0, Math.floor((now - plannedAt) / intervalMs));
-  const slotAt = plannedAt + missed * intervalMs;
-  return { slotAt, nextAt: slotAt + intervalMs };
+  const slot = plannedAt + missed * intervalMs;
+  return { slotAt: Math.min(slot, now), nextAt: slot + intervalMs };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { DurableObjectState } from "@cloudflare/workers-types";
 import { isRegion, REGION_VALUES, type Region } from "../shared/regions.ts";
 import { alertWebhookUrl, sendAlert } from "./alert-webhook.ts";
 import { edgeConfig, type EdgeBindings, type EdgeConfig } from "./env.ts";
-import type { AlertPayload } from "./incident.ts";
+import { pendingAlerts, type AlertPayload } from "./incident.ts";
 import { callOrigin } from "./origin-client.ts";
 import { parseTimingOverrides, timingsFromEnv, type HealthTimings } from "./region-health-config.ts";
 import {
@@ -95,6 +95,8 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
       if (machine) this.machine = normalizeState(machine);
       if (timings) this.overrides = timings;
       if (typeof planned === "number") this.plannedAt = planned;
+      // At least once: alerts still pending when the object stopped (evicted, redeployed) are sent again.
+      for (const a of pendingAlerts(this.machine)) this.dispatch(a);
     });
   }
 
@@ -148,7 +150,7 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     await this.ctx.storage.put(KEY_TIMINGS, this.overrides);
     const t = this.timings();
     // A new interval takes effect now rather than after the (possibly long) pending alarm.
-    if (t.probeIntervalMs !== before || !this.alarmChecked) await this.arm(t.probeIntervalMs);
+    if (t.probeIntervalMs !== before || !this.alarmChecked) await this.arm(Date.now() + t.probeIntervalMs);
     return t;
   }
 

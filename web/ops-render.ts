@@ -84,11 +84,29 @@ function listTable(table: HTMLTableElement, head: string[], rows: string[][], em
   }));
 }
 
+// "detected 12:00:10 · removed 12:00:40 · 10% 12:03:10 · resolved 12:08:10": the procedure's steps.
+function incidentSteps(i: Record<string, unknown>): string {
+  const steps: Array<[string, unknown]> = [["detected", i.detected_at], ["removed", i.removed_at], ["10%", i.recovering_at], ["resolved", i.resolved_at]];
+  return steps.filter(([, t]) => typeof t === "number").map(([k, t]) => `${k} ${when(t)}`).join(" · ");
+}
+
+// "region_down delivered (1 try) · region_recovered pending": each page sent for the incident.
+function incidentAlerts(i: Record<string, unknown>): string {
+  const alerts = Array.isArray(i.alerts) ? (i.alerts as Record<string, unknown>[]) : [];
+  if (alerts.length === 0) return "–";
+  return alerts.map((a) => {
+    const n = typeof a.attempts === "number" ? a.attempts : 0;
+    const tries = n > 0 ? ` (${n} ${n === 1 ? "try" : "tries"})` : "";
+    return `${String(a.type ?? "?")} ${String(a.outcome ?? "?")}${tries}${a.error ? `: ${String(a.error)}` : ""}`;
+  }).join(" · ");
+}
+
 export function renderIncidents(table: HTMLTableElement, v: StatusView): void {
   const rows = [...v.incidents].reverse().slice(0, 30).map((i) => [
-    String(i.region ?? "?"), String(i.status ?? "?"), when(i.opened_at), when(i.resolved_at), String(i.last_error ?? ""),
+    String(i.title ?? i.region ?? "?"), String(i.region ?? "?"), String(i.status ?? "?"), incidentSteps(i), incidentAlerts(i),
+    String(i.request_errors ?? 0), String(i.last_error ?? ""),
   ]);
-  listTable(table, ["region", "status", "opened", "resolved", "last error"], rows, v.healthError ? `region health unavailable: ${v.healthError}` : "no incidents");
+  listTable(table, ["incident", "region", "status", "steps", "alerts", "request errors", "last error"], rows, v.healthError ? `region health unavailable: ${v.healthError}` : "no incidents");
 }
 
 export function renderHealthEvents(table: HTMLTableElement, v: StatusView): void {

@@ -124,8 +124,8 @@ describe("probe schedule", () => {
   it("keeps a fixed grid: the next alarm is the next slot, not now + interval", () => {
     expect(roundTiming(S0, S0, I)).toEqual({ slotAt: S0, nextAt: S0 + I });
     expect(roundTiming(S0, S0 + 1_800, I)).toEqual({ slotAt: S0, nextAt: S0 + I });
-    // An alarm that fires a little early still belongs to its planned slot.
-    expect(roundTiming(S0, S0 - 3, I)).toEqual({ slotAt: S0, nextAt: S0 + I });
+    // An alarm that fires early keeps the grid (its round is stamped with the real time, never a future one).
+    expect(roundTiming(S0, S0 - 3, I)).toEqual({ slotAt: S0 - 3, nextAt: S0 + I });
   });
 
   it("skips slots that were missed instead of catching up", () => {

@@ -1,16 +1,19 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
 import type { DurableObjectNamespace } from "@cloudflare/workers-types";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EdgeBindings } from "../../edge/env.ts";
-import { healthBodyError, type RegionHealth } from "../../edge/region-health.ts";
+import type { Incident } from "../../edge/incident.ts";
+import { resetOriginErrorReports } from "../../edge/origin-error-report.ts";
+import { healthBodyError, type RegionHealth, type RegionHealthSnapshot } from "../../edge/region-health.ts";
+import { initialState, step, type MachineEvent, type MachineState } from "../../edge/region-health-machine.ts";
 import { invalidateRegionViews, routeRead } from "../../edge/routing.ts";
 
 // The RegionHealth Durable Object inside workerd, against the test config's origins
 // (http://origin-*.invalid: unreachable, so every probe fails). Timings are shrunk per test, and the probe
 // interval is set long so that only probeNow()/runDurableObjectAlarm() drive probes (no stray rounds).
-type Api = Pick<RegionHealth, "snapshot" | "probeNow" | "drain" | "restore" | "configure" | "reset" | "ensureStarted">;
+type Api = Pick<RegionHealth, "snapshot" | "probeNow" | "drain" | "restore" | "configure" | "reset" | "ensureStarted" | "reportRequestError">;
 const bindings = env as unknown as EdgeBindings;
 const ns = bindings.REGION_HEALTH as DurableObjectNamespace;
 // The runner helpers take workerd's own stub type; ours comes from the DOM-lib-compatible declarations.
@@ -22,6 +25,17 @@ const inside = (call: (i: RegionHealth) => Promise<unknown>) =>
   runInDurableObject(raw(), (i: RegionHealth) => call(i).then(() => "resolved", (e: Error) => e.message));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const QUIET = { probeIntervalMs: 60_000, probeTimeoutMs: 1_000, failuresToRemove: 3, antiFlapMs: 100 };
+const REGIONS = ["us", "eu", "apac"] as const;
+/** Feeds machine events straight into the object (the test origins are unreachable, so no probe succeeds). */
+const feedEvents = (events: MachineEvent[]) =>
+  runInDurableObject(raw(), (i: RegionHealth) => (i as unknown as { apply(e: MachineEvent[]): Promise<RegionHealthSnapshot> }).apply(events));
+const settled = (incidents: Incident[]) => incidents.every((i) => i.alerts.every((a) => a.outcome !== "pending"));
+async function eventually<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  for (const end = Date.now() + ms; ; await sleep(50)) {
+    const v = await get();
+    if (ok(v) || Date.now() > end) return v;
+  }
+}
 
 beforeEach(async () => {
   await rh().reset();
@@ -57,7 +71,7 @@ describe("RegionHealth Durable Object", () => {
     snap = await rh().probeNow();
     for (const r of ["us", "eu", "apac"] as const) expect(snap.regions[r]).toMatchObject({ state: "removed", weight: 0, share: 0 });
     expect(snap.level).toBe(5);
-    expect(snap.incidents.map((i) => [i.region, i.status]).sort()).toEqual([["apac", "open"], ["eu", "open"], ["us", "open"]]);
+    expect(snap.incidents.map((i) => [i.region, i.status]).sort()).toEqual([["apac", "investigating"], ["eu", "investigating"], ["us", "investigating"]]);
     for (const i of snap.incidents) {
       expect(i.removed_at - i.threshold_at).toBeGreaterThanOrEqual(QUIET.antiFlapMs);
       expect(i.detected_at).toBeLessThanOrEqual(i.threshold_at);
@@ -71,7 +85,8 @@ describe("RegionHealth Durable Object", () => {
 
   it("keeps its event log and incidents across a restart", async () => {
     await rh().configure({ failuresToRemove: 1, antiFlapMs: 0 });
-    const before = await rh().probeNow();
+    await rh().probeNow();
+    const before = await eventually(() => rh().snapshot(), (s) => settled(s.incidents));
     expect(before.incidents).toHaveLength(3);
     await evictDurableObject(raw());
     const after = await rh().snapshot();
@@ -119,5 +134,74 @@ describe("RegionHealth Durable Object", () => {
     expect(healthBodyError({ status: "down" })).toMatch(/down/);
     expect(healthBodyError({ ok: false })).toMatch(/ok: false/);
     expect(healthBodyError(null)).toMatch(/not a JSON object/);
+  });
+});
+
+describe("RegionHealth: probe grid, incidents, alerts and request errors (issue 12 item 6)", () => {
+  it("arms each alarm on a fixed grid: the planned slot + interval, however long the round took", async () => {
+    const { nextProbeAt: planned } = await rh().ensureStarted();
+    expect(planned).toBeTypeOf("number");
+    expect(await runDurableObjectAlarm(raw())).toBe(true);
+    const next = await runInDurableObject(raw(), (_i: unknown, state) => state.storage.getAlarm());
+    expect(next).toBe(planned! + QUIET.probeIntervalMs);
+    expect((await rh().snapshot()).nextProbeAt).toBe(next);
+  });
+
+  it("opens an incident with a title, status investigating, and records the alert (webhook off here)", async () => {
+    await rh().configure({ failuresToRemove: 1, antiFlapMs: 0 });
+    await rh().probeNow();
+    const snap = await eventually(() => rh().snapshot(), (s) => s.incidents.length === 3 && settled(s.incidents));
+    expect(snap.alerting).toEqual({ webhook: "off" });
+    for (const i of snap.incidents) {
+      expect(i).toMatchObject({ title: `Region ${i.region} unhealthy: 1 consecutive probe failure`, status: "investigating", resolved_at: null });
+      expect(i.alerts).toEqual([expect.objectContaining({ type: "region_down", at: i.removed_at, outcome: "disabled", attempts: 0 })]);
+    }
+    // The same records on /v1/status, which the ops page renders.
+    const status = (await (await SELF.fetch("http://edge/v1/status")).json()) as { region_health: { incidents: Incident[] } };
+    expect(status.region_health.incidents.map((i) => [i.region, i.status, i.alerts[0].outcome]).sort()).toEqual([
+      ["apac", "investigating", "disabled"], ["eu", "investigating", "disabled"], ["us", "investigating", "disabled"],
+    ]);
+  });
+
+  it("re-sends alerts still pending when the object stopped", async () => {
+    // A state persisted with a region_down alert in flight, as if the object died mid-delivery.
+    const cfg = { failuresToRemove: 1, antiFlapMs: 0, recoveryWeight: 0.1, fullWeightAfterMs: 1000 };
+    const stored: MachineState = step(initialState(Date.now()), { type: "probe_fail", region: "eu", at: Date.now(), error: "timeout" }, cfg).state;
+    expect(stored.incidents[0].alerts[0].outcome).toBe("pending");
+    await runInDurableObject(raw(), (_i: unknown, state) => state.storage.put("machine", stored));
+    await evictDurableObject(raw());
+    const snap = await eventually(() => rh().snapshot(), (s) => settled(s.incidents));
+    expect(snap.incidents[0].alerts).toEqual([expect.objectContaining({ type: "region_down", outcome: "disabled" })]);
+  });
+
+  it("request errors on feed calls to a recovering region restart its error-free timer", async () => {
+    await rh().configure({ failuresToRemove: 1, antiFlapMs: 0, fullWeightAfterMs: 60_000 });
+    await rh().probeNow();
+    // Back in rotation at 10% (the test origins never answer a probe, so the successes are fed in).
+    const readdedAt = Date.now();
+    let snap = await feedEvents(REGIONS.map((region) => ({ type: "probe_ok" as const, region, at: readdedAt })));
+    for (const r of REGIONS) expect(snap.regions[r]).toMatchObject({ state: "recovering", weight: 0.1, recoveringSince: readdedAt });
+    expect(await rh().reportRequestError("us", readdedAt - 1)).toEqual({ counted: false }); // older than the ramp
+
+    // A real feed read through the edge: every origin call fails, and each failure is reported.
+    resetOriginErrorReports();
+    await sleep(1_100); // the edge's 1 s routing snapshot must see the regions in rotation
+    const res = await SELF.fetch("http://edge/v1/feed?region=eu&count=5");
+    expect(res.status).toBe(200);
+    snap = await eventually(() => rh().snapshot(), (s) => REGIONS.every((r) => s.regions[r].recoveringSince! > readdedAt));
+    for (const r of REGIONS) {
+      expect(snap.regions[r]).toMatchObject({ state: "recovering", weight: 0.1 });
+      expect(snap.regions[r].recoveringSince).toBeGreaterThan(readdedAt);
+      expect(snap.regions[r].fullWeightAt).toBe(snap.regions[r].recoveringSince! + 60_000);
+    }
+    const eu = snap.incidents.find((i) => i.region === "eu")!;
+    expect(eu.request_errors).toBeGreaterThanOrEqual(1);
+    expect(eu.last_error).toMatch(/origin eu/);
+  });
+
+  it("ignores request errors for regions that are not recovering, and rejects a bad region", async () => {
+    expect(await rh().reportRequestError("eu", Date.now())).toEqual({ counted: false });
+    expect((await rh().snapshot()).events).toEqual([]);
+    expect(await inside((i) => i.reportRequestError("mars" as "eu", Date.now()))).toMatch(/region must be one of/);
   });
 });
