@@ -6,6 +6,8 @@ import { deliverVideoWrite } from "./video-write-consumer.ts";
 import { isVideoWriteMessage } from "../shared/video-write-contract.ts";
 import { reportOriginError } from "./origin-error-report.ts";
 import { parkDeadLetter } from "./dead-letters.ts";
+import { getForcedLevels } from "./forced-levels.ts";
+import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
 
 // Queue consumer for EVENTS: deliver each message to the user's home-region origin
 // (/internal/v1/events). Only a 2xx acks the message; anything else (region down, DB down → origin
@@ -38,7 +40,8 @@ async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> 
   try {
     const res = await callOrigin(edgeConfig(env), m.home_region, "/internal/v1/events", {
       method: "POST",
-      headers: { "content-type": "application/json", "x-request-id": m.request_id },
+      // An admin-forced level travels with the write (level 3: the origin answers 503, the events stay queued).
+      headers: { "content-type": "application/json", "x-request-id": m.request_id, [FORCED_LEVEL_HEADER]: forcedOriginLevel((await getForcedLevels(env.FYP_KV))[m.home_region]) },
       body: JSON.stringify({ user_id: m.user_id, home_region: m.home_region, events: m.events }),
     });
     const text = await res.text();

@@ -10,6 +10,7 @@ import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { type Db, isPermanentDbError } from "./db.ts";
 import { bumpCounters } from "./live-counters.ts";
+import { assertWritesAllowed } from "./write-guard.ts";
 import { timelineEventsOf } from "./timeline/from-events.ts";
 import { PostgresTimelineStore } from "./timeline/postgres.ts";
 
@@ -56,6 +57,7 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
     if (uid === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
     if (home_region !== d.cfg.REGION)
       throw new ApiError(409, "wrong_region", `user's home region is ${home_region}; this is ${d.cfg.REGION}`, "home_region");
+    assertWritesAllowed(c, d); // level 3: a retryable 503, the events stay queued (origin/write-guard.ts)
     const params: unknown[] = [];
     for (const e of events) {
       params.push(uid.toString(), e.video_id ? parseVideoId(e.video_id)!.toString() : null, e.author_id ? parseUserId(e.author_id)!.toString() : null,

@@ -4,7 +4,7 @@ import { cachedTrendingIds, followingIds, generateCandidates, trendingIds } from
 import { cachedRecommendations, loadChain, storeChain } from "../chains.ts";
 import type { RequestDeps } from "../context.ts";
 import type { Db } from "../db.ts";
-import { FeatureStore } from "../feature-store.ts";
+import { FeatureStore, type FeatureStoreMode } from "../feature-store.ts";
 import { rank, rankStep } from "../ranking-client.ts";
 import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
 
@@ -74,8 +74,11 @@ function ranker(d: RequestDeps): Ranker {
   };
 }
 
-/** The request's stores; the one FeatureStore runs in the policy's mode (cache-only when the policy is). */
+/** The mode of a request's FeatureStore: the policy's feature mode, or cache-only when the policy is. */
+export const featureStoreMode = (policy: Readonly<LevelPolicy>): FeatureStoreMode => (policy.cacheOnly ? "cache-only" : policy.featureMode);
+
+/** The request's stores, with its one FeatureStore in the policy's mode. */
 export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>): FeedStores {
-  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, policy.cacheOnly ? "cache-only" : policy.featureMode);
+  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy));
   return { chains: chainStore(d), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
 }
