@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 // user's home is 0700 on Debian; mkdtemp makes 0700 dirs) reaches none of them. Instead of asking for a
 // chmod, such paths move to a per-clone directory under /var/tmp (world-traversable, kept across
 // reboots): the binaries are copied there once per version, and a data dir lives there with a symlink at
-// its usual place, so deleting `.local` still resets the data (a data dir without its link is wiped).
+// its usual place, so deleting `.local` still resets the data (a moved data dir whose link is gone is
+// deleted at the next start, so temp dirs of tests leave nothing behind either).
 // When we are not root the server runs as us and nothing moves.
 
 /** The OS user the server runs as (null: as us). */
@@ -105,16 +106,34 @@ function relocatedPath(requested: string): string {
   return join(runtimeBase(), "data", name);
 }
 
+const LINK_SUFFIX = ".link"; // <moved dir>.link holds the path whose symlink points at it
+
+/** A moved dir is in use while its link still points at it; otherwise it is deleted with its marker. */
+function sweepMoved(dir: string, log: (l: string) => void): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(LINK_SUFFIX)) continue;
+    const target = join(dir, name.slice(0, -LINK_SUFFIX.length));
+    const from = readFileSync(join(dir, name), "utf8");
+    const link = lstatSync(from, { throwIfNoEntry: false });
+    if (link?.isSymbolicLink() && resolve(dirname(from), readlinkSync(from)) === target) continue;
+    log(`deleting ${target}: its link ${from} is gone`);
+    rmSync(target, { recursive: true, force: true });
+    rmSync(join(dir, name), { force: true });
+  }
+}
+
 /**
  * The directory the server should use as its data dir for `requested` (absolute), owned by `user` with
  * mode 0700 (initdb's requirement). `requested` itself when its parent is reachable by the server's
  * user; otherwise a directory under the runtime base, with `requested` made a symlink to it (a data dir
- * under the base without its link is a leftover of a deleted `.local` and is wiped). A real directory
- * left at an unreachable `requested` is moved there.
+ * under the base whose link is gone is a leftover of a deleted `.local` or temp dir: deleted here). A
+ * real directory left at an unreachable `requested` is moved there.
  */
 export function placeDataDir(requested: string, user: ServerUser | null, log: (l: string) => void): string {
   requested = resolve(requested);
   mkdirSync(dirname(requested), { recursive: true });
+  if (user) sweepMoved(join(runtimeBasePath(), "data"), log);
   const link = lstatSync(requested, { throwIfNoEntry: false });
   let target = requested;
   if (link?.isSymbolicLink()) {
@@ -129,7 +148,8 @@ export function placeDataDir(requested: string, user: ServerUser | null, log: (l
     mkdirSync(dirname(target), { recursive: true });
     chmodSync(dirname(target), 0o755);
     if (lstatSync(requested, { throwIfNoEntry: false })?.isDirectory()) moveDir(requested, target);
-    symlinkSync(target, requested);
+    symlinkSync(target, requested); // link first, marker second: a concurrent sweep never sees a marker without its link
+    writeFileSync(`${target}${LINK_SUFFIX}`, requested);
   }
   mkdirSync(target, { recursive: true });
   if (user) chownSync(target, user.uid, user.gid);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/local/free-port.ts";
 import { isAlive } from "../../scripts/local/proc.ts";
-import { runtimeBasePath } from "../../scripts/local/postgres-user.ts";
+import { placeDataDir, runtimeBasePath, serverUser } from "../../scripts/local/postgres-user.ts";
 
 // `npm start` / `npm test` from any clone location (issue 11): the stack's real Postgres started from a
 // copy of this repo inside a private directory (mode 0700, like /root on Debian), with the Postgres build
@@ -100,6 +100,21 @@ describe("the stack's Postgres from a clone in a private (0700) directory", () =
     expect(held.exe.startsWith(join(base, "postgres-"))).toBe(true);
     expect(statSync(held.dataDir).uid).not.toBe(0);
   }, 120_000);
+
+  it.runIf(asRoot)("as root: a moved data dir whose symlink is gone (a deleted .local or temp dir) is deleted at the next placement", () => {
+    const dirs = [0, 1].map(() => realpathSync(mkdtempSync(join(tmpdir(), "fyp-private-")))); // 0700: not reachable by postgres
+    const [first, second] = dirs.map((d) => placeDataDir(join(d, "pg"), serverUser(), () => {}));
+    try {
+      expect(first.startsWith(join(runtimeBasePath(), "data"))).toBe(true);
+      expect(realpathSync(join(dirs[0], "pg"))).toBe(first);
+      rmSync(dirs[0], { recursive: true, force: true });
+      expect(placeDataDir(join(dirs[1], "pg"), serverUser(), () => {})).toBe(second); // kept: its link is there
+      expect(existsSync(first)).toBe(false);
+      expect(existsSync(second)).toBe(true);
+    } finally {
+      for (const d of [...dirs, first, second, `${first}.link`, `${second}.link`]) rmSync(d, { recursive: true, force: true });
+    }
+  });
 
   it("as an unprivileged user: runs as that user with everything in the clone", async () => {
     const owner = asRoot ? { uid: 65534, gid: 65534 } : undefined; // nobody:nogroup
