@@ -40,6 +40,8 @@ export interface EdgeBindings {
   HEALTH_FULL_WEIGHT_AFTER_MS?: string;
   /** Where region_down / region_recovered alerts are POSTed (edge/alert-webhook.ts); empty = recorded only. */
   ALERT_WEBHOOK_URL?: string;
+  /** Where capacity steps (failover ×1.5 / back) are POSTed (edge/scaler.ts); empty = recorded only. */
+  SCALER_WEBHOOK_URL?: string;
   /** Session tokens: longest accepted lifetime (s, default 604800 = 7 days) and clock skew (s, default 60). */
   SESSION_MAX_LIFETIME_S?: string;
   SESSION_CLOCK_SKEW_S?: string;

@@ -11,6 +11,7 @@ import {
 } from "./region-health-machine.ts";
 import { probeTimeoutFor, roundTiming } from "./region-health-schedule.ts";
 import { snapshotOf, type HealthSnapshot } from "./region-health-snapshot.ts";
+import { stepCapacity } from "./scaler-steps.ts";
 
 // RegionHealth: the single global object (idFromName("global")) that probes every regional origin on
 // an alarm and decides which regions are in rotation and at what weight (edge/routing.ts reads its
@@ -251,6 +252,7 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
       await this.ctx.storage.put(KEY_MACHINE, this.machine);
     }
     for (const a of alerts) this.dispatch(a);
+    if (emitted.length) this.ctx.waitUntil(stepCapacity(this.env, this.machine, timings)); // failover steps 4 and 8: capacity ×1.5 / back
     return this.view();
   }
 

@@ -9,6 +9,7 @@ import { replicationStatus } from "./replication-status.ts";
 import { lagWarnings, lagWarnS } from "./replication-gate.ts";
 import { edgeStats } from "./stats.ts";
 import { listDeadLetters } from "./dead-letters.ts";
+import { capacityStatus } from "./scaler-steps.ts";
 
 // GET /v1/status: what the ops page shows. Everything is gathered with short timeouts and no retries:
 // status must answer quickly precisely when parts of the system are down.
@@ -28,12 +29,13 @@ async function originHealth(c: Context<EdgeEnv>, region: Region): Promise<Record
 
 export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
   const rh = regionHealth(c.env);
-  const [health, forced, origins, deadLetters, replication] = await Promise.all([
+  const [health, forced, origins, deadLetters, replication, capacity] = await Promise.all([
     rh ? rh.snapshot().catch((e: Error) => ({ error: e.message })) : Promise.resolve(null),
     getForcedLevels(c.env.FYP_KV),
     Promise.all(REGION_VALUES.map(async (r) => [r, await originHealth(c, r)] as const)),
     listDeadLetters(c.env.FYP_KV, 20).catch((e: Error) => ({ count: null, letters: [], error: e.message })),
     replicationStatus(c),
+    capacityStatus(c.env).catch((e: Error) => ({ error: e.message })),
   ]);
   const regions: Record<string, unknown> = {};
   for (const [r, o] of origins) {
@@ -59,6 +61,8 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
         count: deadLetters.count,
         recent: deadLetters.letters.map((l) => ({ id: l.id, reason: l.reason, parked_at: l.parked_at, attempts: l.attempts, events: (l.body as { events?: unknown[] })?.events?.length ?? null })),
       },
+      // Failover capacity steps (×1.5 while a region is out, back at full weight): edge/scaler-steps.ts.
+      capacity_steps: capacity,
       edge: {
         cache: { ...edgeStats, hit_rate: lookups ? (edgeStats.hit + edgeStats.stale + edgeStats.coalesced) / lookups : null },
         isolate_scope: "counters are per edge isolate",
