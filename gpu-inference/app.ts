@@ -4,8 +4,11 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import {
-  EMBEDDING_DIM, candidatesToMatrix, decodeColumnar, parseRankRequest, type CandidateMatrix, type RankResponse,
+  CTX_DIM, EMBEDDING_DIM, MAX_CANDIDATES, MAX_FOLLOWEES, candidatesToMatrix, decodeColumnar, parseRankRequest, type CandidateMatrix,
+  type RankId, type RankRequest, type RankResponse,
 } from "../shared/rank-contract.ts";
+import { decodeIds, formatId } from "../shared/u64-ids.ts";
+import type { FeatureTableHolder } from "./feature-refresh.ts";
 import { InvalidJobError, OverloadError, ShuttingDownError, type MicroBatcher } from "./batcher.ts";
 import type { RankingConfig } from "./config.ts";
 import { FaultSettingsSchema, type FaultInjector } from "./fault.ts";
@@ -20,6 +23,8 @@ export interface AppDeps {
   batcher: MicroBatcher;
   metrics: ServiceMetrics;
   fault: FaultInjector;
+  /** The video feature table behind by-ids requests; null when the service runs without one. */
+  features: FeatureTableHolder | null;
   /** True once shutdown began: /readyz turns 503 so the load balancer stops sending new work. */
   draining: () => boolean;
 }
@@ -50,10 +55,16 @@ export function createRankApp(d: AppDeps): Hono {
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", (c) => {
-    const body = { ready: d.holder.ready && !d.draining(), draining: d.draining(), model_version: d.holder.meta?.version ?? null };
+    // A configured feature table must be loaded before traffic comes: by-ids requests need it.
+    const tableReady = !d.features || d.features.table !== null;
+    const body = {
+      ready: d.holder.ready && tableReady && !d.draining(), draining: d.draining(), model_version: d.holder.meta?.version ?? null,
+      feature_table_version: d.features?.table?.version ?? null,
+    };
     return c.json(body, body.ready ? 200 : 503);
   });
   app.get("/metrics", (c) => c.body(d.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/v1/features", (c) => (d.features ? c.json(d.features.status) : errorJson(c, 404, "not_found", "this service runs without a feature table")));
   app.get("/v1/model", (c) => (d.holder.meta ? c.json(d.holder.meta) : errorJson(c, 503, "model_not_ready", "no model loaded", undefined, 1)));
 
   const guarded = (c: Context) => timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", d.config.internalSecret);
@@ -77,6 +88,17 @@ export function createRankApp(d: AppDeps): Hono {
   });
 
   app.get("/v1/admin/fault", (c) => (guarded(c) ? c.json(d.fault.settings) : unauthorized(c)));
+  // Forces an incremental refresh (?full=1: a full reload) of the feature table; answers its status.
+  app.post("/v1/admin/features/refresh", async (c) => {
+    if (!guarded(c)) return unauthorized(c);
+    if (!d.features) return errorJson(c, 404, "not_found", "this service runs without a feature table");
+    try {
+      await (c.req.query("full") === "1" ? d.features.reloadFull() : d.features.refresh());
+      return c.json(d.features.status);
+    } catch (e) {
+      return errorJson(c, 503, "refresh_failed", (e as Error).message);
+    }
+  });
   app.post("/v1/admin/fault", async (c) => {
     if (!guarded(c)) return unauthorized(c);
     const body = await c.req.json().catch(() => undefined);
@@ -107,8 +129,12 @@ async function rank(c: Context, d: AppDeps): Promise<Response> {
   if (!parsed.ok) return errorJson(c, 400, "invalid_request", parsed.message, parsed.field);
   const req = parsed.value;
 
-  let m: CandidateMatrix;
-  if (req.columnar) {
+  let m: CandidateMatrix | ByIdsMatrix;
+  if (req.by_ids) {
+    const g = gatherByIds(d, req.by_ids);
+    if ("error" in g) return errorJson(c, g.status, g.code, g.error, g.field, g.status === 503 ? 1 : undefined);
+    m = g;
+  } else if (req.columnar) {
     const dec = decodeColumnar(req.columnar);
     if (!dec.ok) return errorJson(c, 400, "invalid_request", dec.message, dec.field);
     m = dec.value;
@@ -119,9 +145,10 @@ async function rank(c: Context, d: AppDeps): Promise<Response> {
 
   const user = new Float32Array(EMBEDDING_DIM);
   user.set(req.user.embedding);
+  const rows = m.embeddings.length / EMBEDDING_DIM;
   let result;
   try {
-    result = await d.batcher.submit({ user, video: m.embeddings, ctx: m.ctx, rows: m.ids.length });
+    result = await d.batcher.submit({ user, video: m.embeddings, ctx: m.ctx, rows, checked: "packed" in m });
   } catch (e) {
     if (e instanceof InvalidJobError) return errorJson(c, 400, "invalid_request", e.message, e.field);
     if (e instanceof OverloadError) return errorJson(c, 503, "overloaded", e.message, undefined, 1);
@@ -130,16 +157,62 @@ async function rank(c: Context, d: AppDeps): Promise<Response> {
     return errorJson(c, 503, "inference_failed", "inference failed", undefined, 1);
   }
 
-  const order = topK(result.scores, req.top_k ?? m.ids.length);
+  const order = topK(result.scores, req.top_k ?? rows);
+  const byIds = "packed" in m ? m : null;
+  const ids = "ids" in m ? m.ids : [];
+  const idAt = byIds ? (i: number): RankId => formatId(byIds.packed[2 * i], byIds.packed[2 * i + 1]) : (i: number) => ids[i];
   const items = new Array(order.length);
-  for (let i = 0; i < order.length; i++) items[i] = { id: m.ids[order[i]], score: result.scores[order[i]] };
+  for (let i = 0; i < order.length; i++) items[i] = { id: idAt(order[i]), score: result.scores[order[i]] };
   const out: RankResponse = {
     model_version: result.modelVersion || meta.version,
     items,
     batch_rows: result.batchRows,
     timing_ms: { queue: round2(result.queueMs), infer: round2(result.inferMs) },
+    ...(byIds ? { feature_table: { version: byIds.version, missing: byIds.missing } } : {}),
   };
   return c.json(out);
+}
+
+/** A by-ids request's candidates, gathered from the feature table. */
+interface ByIdsMatrix {
+  packed: Uint32Array; // [lo, hi] per candidate (shared/u64-ids.ts)
+  embeddings: Float32Array;
+  ctx: Float32Array;
+  version: string;
+  missing: number;
+}
+type GatherError = { status: 400 | 503; code: string; error: string; field?: string };
+
+/**
+ * Decodes a by_ids form and gathers its rows from the feature table (gpu-inference/feature-table.ts).
+ * Ids the table does not hold are scored from its cold item features, counted
+ * (fyp_rank_feature_misses_total) and fetched on demand for the next request; they never fail the request.
+ * Errors: 400 for ids/followees that are not packed uint64 or too many; 503 while there is no table.
+ */
+function gatherByIds(d: AppDeps, form: NonNullable<RankRequest["by_ids"]>): ByIdsMatrix | GatherError {
+  const packed = decodeIds(form.ids);
+  if (!packed) return { status: 400, code: "invalid_request", error: "not base64 of little-endian uint64 ids", field: "by_ids.ids" };
+  const n = packed.length >>> 1;
+  if (n > MAX_CANDIDATES) return { status: 400, code: "invalid_request", error: `at most ${MAX_CANDIDATES} ids, got ${n}`, field: "by_ids.ids" };
+  const followees = form.followees ? decodeIds(form.followees) : null;
+  if (form.followees && !followees) return { status: 400, code: "invalid_request", error: "not base64 of little-endian uint64 ids", field: "by_ids.followees" };
+  if (followees && followees.length / 2 > MAX_FOLLOWEES) {
+    return { status: 400, code: "invalid_request", error: `at most ${MAX_FOLLOWEES} followees`, field: "by_ids.followees" };
+  }
+  const table = d.features?.table;
+  if (!table) {
+    const error = d.features ? "the video feature table is not loaded yet" : "this service runs without a video feature table";
+    return { status: 503, code: "feature_table_unavailable", error };
+  }
+  const embeddings = new Float32Array(n * EMBEDDING_DIM);
+  const ctx = new Float32Array(n * CTX_DIM);
+  const version = table.version;
+  const { missing } = table.gather(packed, followees, Date.now(), embeddings, ctx);
+  if (missing.length) {
+    d.metrics.featureMisses.inc(undefined, missing.length);
+    d.features!.noteMissing(packed, missing);
+  }
+  return { packed, embeddings, ctx, version, missing: missing.length };
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

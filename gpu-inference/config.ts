@@ -29,6 +29,13 @@ export const RankingConfigSchema = z.object({
   faultFailRate: z.coerce.number().min(0).max(1).default(0),
   drainTimeoutMs: int(10_000, 0, 600_000), // graceful shutdown bound
   maxBodyBytes: int(32 * 1024 * 1024, 1024, 1 << 30),
+  // Video feature table (gpu-inference/feature-refresh.ts): the region database, or a snapshot file; neither
+  // = no table (by-ids requests answer 503, the columnar form still works).
+  featureDatabaseUrl: z.string().min(1).optional(),
+  featureSnapshot: z.string().min(1).optional(),
+  featureRefreshMs: int(10_000, 0, 3_600_000), // new videos are rankable from the table within this
+  featureFullReloadMs: int(1_800_000, 0, 86_400_000),
+  featureOverlapMs: int(60_000, 0, 3_600_000), // re-read window for late (replicated) changes
 });
 
 export type RankingConfig = z.infer<typeof RankingConfigSchema>;
@@ -49,6 +56,11 @@ const ENV_KEYS: Record<keyof RankingConfig, string> = {
   faultFailRate: "RANK_FAULT_FAIL_RATE",
   drainTimeoutMs: "RANK_DRAIN_TIMEOUT_MS",
   maxBodyBytes: "RANK_MAX_BODY_BYTES",
+  featureDatabaseUrl: "FEATURE_DATABASE_URL",
+  featureSnapshot: "FEATURE_SNAPSHOT",
+  featureRefreshMs: "FEATURE_REFRESH_MS",
+  featureFullReloadMs: "FEATURE_FULL_RELOAD_MS",
+  featureOverlapMs: "FEATURE_REFRESH_OVERLAP_MS",
 };
 
 /** Builds a config from explicit values, filling defaults; throws a readable error on bad values. */

@@ -13,6 +13,9 @@ import { FaultInjector } from "./fault.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { ModelRegistry } from "./registry.ts";
 import { createServiceMetrics } from "./service-metrics.ts";
+import { FeatureTableHolder } from "./feature-refresh.ts";
+import { postgresFeatureSource, type FeatureSource } from "./feature-source.ts";
+import { snapshotFeatureSource } from "./feature-snapshot.ts";
 
 export interface RankingServer {
   port: number;
@@ -34,6 +37,7 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
   await probeBackend(backendOpts);
 
   const registry = new ModelRegistry(config.modelDir);
+  const features = featureHolder(config, log, (kind, ok) => metrics.featureRefreshes.inc({ kind, result: ok ? "ok" : "error" }));
   const fault = new FaultInjector({ delay_ms: config.faultDelayMs, fail_rate: config.faultFailRate });
   // Gauges read batcher/holder at scrape time; the closures run only after both exist.
   const metrics = createServiceMetrics({
@@ -41,6 +45,7 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
     outstandingRows: () => batcher.outstandingRows,
     modelVersion: () => holder.meta?.version ?? null,
     modelAuc: () => ({ auc: holder.meta?.auc ?? null, baseline: holder.meta?.baseline_auc ?? null }),
+    featureTable: () => (features ? features.status : null),
   });
   const holder = new ModelHolder(registry, {
     pollMs: config.modelPollMs,
@@ -56,7 +61,11 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
       return scorer;
     },
     log,
-    onReload: (ok) => metrics.reloads.inc({ result: ok ? "ok" : "error" }),
+    onReload: (ok) => {
+      metrics.reloads.inc({ result: ok ? "ok" : "error" });
+      // A new model gets a fresh table generation (its features as of now); the first load is start()'s.
+      if (ok && features?.table) void features.reloadFull().catch(() => undefined);
+    },
   });
   const batcher = new MicroBatcher({
     maxBatchRows: config.maxBatchRows,
@@ -80,9 +89,10 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
   });
   await holder.start();
   if (!holder.ready) log(`no model in ${registry.dir} yet; /readyz is 503 until one is registered`);
+  await features?.start();
 
   let draining = false;
-  const app = createRankApp({ config, holder, batcher, metrics, fault, draining: () => draining });
+  const app = createRankApp({ config, holder, batcher, metrics, fault, features, draining: () => draining });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     s.once("error", reject);
@@ -100,6 +110,7 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
       const timeout = new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref());
       await Promise.race([drained, timeout]);
       await holder.stop();
+      await features?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -109,6 +120,15 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
     })());
 
   return { port, url: `http://${config.host}:${port}`, config, close };
+}
+
+/** The feature table holder for the configured source (database first, else snapshot); null without one. */
+function featureHolder(config: RankingConfig, log: (msg: string) => void, onRefresh: (kind: string, ok: boolean) => void): FeatureTableHolder | null {
+  let source: FeatureSource | null = null;
+  if (config.featureDatabaseUrl) source = postgresFeatureSource({ connectionString: config.featureDatabaseUrl, overlapMs: config.featureOverlapMs });
+  else if (config.featureSnapshot) source = snapshotFeatureSource(config.featureSnapshot);
+  if (!source) return null;
+  return new FeatureTableHolder({ source, refreshMs: config.featureRefreshMs, fullReloadMs: config.featureFullReloadMs, log, onRefresh });
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,8 @@ export interface ServiceMetricsSources {
   outstandingRows: () => number;
   modelVersion: () => string | null;
   modelAuc: () => { auc: number | null; baseline: number | null };
+  /** The video feature table (gpu-inference/feature-refresh.ts); null when the service runs without one. */
+  featureTable?: () => { version: string | null; rows: number; bytes: number } | null;
 }
 
 export function createServiceMetrics(src: ServiceMetricsSources) {
@@ -24,6 +26,19 @@ export function createServiceMetrics(src: ServiceMetricsSources) {
   const reloads = registry.add(new Counter("fyp_model_reloads_total", "Model hot-reload attempts by result"));
   const nonFiniteScores = registry.add(
     new Counter("fyp_rank_nonfinite_scores_total", "Scores the model returned as NaN/Infinity for in-range inputs (served as 0)"),
+  );
+  const featureMisses = registry.add(
+    new Counter("fyp_rank_feature_misses_total", "Candidate ids of by-ids requests the feature table did not hold (scored from the cold item features)"),
+  );
+  const featureRefreshes = registry.add(new Counter("fyp_rank_feature_refresh_total", "Feature table operations by kind (full|incremental|fetch) and result"));
+  const featureTable = () => src.featureTable?.() ?? null;
+  registry.add(new Gauge("fyp_rank_feature_table_rows", "Active videos in the feature table", () => featureTable()?.rows ?? 0));
+  registry.add(new Gauge("fyp_rank_feature_table_bytes", "Bytes of the feature table's arrays and indexes", () => featureTable()?.bytes ?? 0));
+  registry.add(
+    new Gauge("fyp_rank_feature_table_info", "Serving feature table version (value 1)", () => {
+      const v = featureTable()?.version;
+      return v ? [{ labels: { version: v }, value: 1 }] : [];
+    }),
   );
   registry.add(new Gauge("fyp_latency_p99_ms", "p99 of rank latency over the last 60 s (HPA metric)", () => p99Window.quantile(0.99)));
   registry.add(new Gauge("fyp_rank_queue_rows", "Candidate rows waiting for a batch", src.queueRows));
@@ -50,6 +65,8 @@ export function createServiceMetrics(src: ServiceMetricsSources) {
     batches,
     reloads,
     nonFiniteScores,
+    featureMisses,
+    featureRefreshes,
     observeRequest(status: number, ms: number): void {
       requests.inc({ status: String(status) });
       if (status === 200) {

@@ -123,7 +123,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const startRanking = async () => {
       const m = sup.start("ranking", process.execPath, [join(ROOT, "gpu-inference/server.ts")], {
         cwd: ROOT, logFile: join(logDir, "ranking.log"),
-        env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, RANK_REQUIRE_SECRET: "true" },
+        // The video feature table loads from a region database: the catalogue is global (replicated), so
+        // one local ranking service serves every region's origin (production: one per region, its own database).
+        env: { PORT: String(ports.ranking), MODEL_DIR: modelDir, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, RANK_REQUIRE_SECRET: "true", FEATURE_DATABASE_URL: pgUrl("us") },
       });
       await waitForHttp(`${rankingUrl}/readyz`, { timeoutMs: 60_000, what: "ranking service", exited: m.exited });
       return m;

@@ -63,12 +63,18 @@ const count = (x: number) => (x > 0 ? Math.min(x, Number.MAX_SAFE_INTEGER) : 0);
  * [log1p(views)/15, min(1, likes/(views+1)), followedAuthor 0|1, exp(-age_days/7)].
  * Inputs are clamped first (NaN, negative → 0; views/likes ≤ 2^53; NaN age → 0 days), so any input gives
  * finite features within FEATURE_ABS_MAX. Training (train/db-source.ts, train/synthetic.ts) and serving
- * (origin/feed-items.ts) both call this.
+ * (gpu-inference/feature-table.ts, through the per-feature helpers below) both use this formula.
  */
 export function contextFeatures(views: number, likes: number, followedAuthor: boolean, ageDays: number): [number, number, number, number] {
-  const v = count(views);
-  return [Math.log1p(v) / 15, Math.min(1, count(likes) / (v + 1)), followedAuthor ? 1 : 0, Math.exp(-count(ageDays) / 7)];
+  return [viewsFeature(views), likeRateFeature(views, likes), followedAuthor ? 1 : 0, recencyFeature(ageDays)];
 }
+
+/** Context feature 0, log1p(views)/15 (clamped like contextFeatures): the ranking service's feature table precomputes it per video. */
+export const viewsFeature = (views: number): number => Math.log1p(count(views)) / 15;
+/** Context feature 1, min(1, likes/(views+1)) (clamped like contextFeatures). */
+export const likeRateFeature = (views: number, likes: number): number => Math.min(1, count(likes) / (count(views) + 1));
+/** Context feature 3, exp(-age_days/7) (NaN or negative age → 0 days), computed per request from the video's creation time. */
+export const recencyFeature = (ageDays: number): number => Math.exp(-count(ageDays) / 7);
 
 // zod 4 rejects NaN and ±Infinity by itself; the bound adds the range (1e38 is finite but poisons the model).
 export const FeatureValueSchema = z
@@ -96,17 +102,34 @@ export const RankColumnarSchema = z.object({
   ctx: z.string(),
 });
 
+/**
+ * Rank-by-ids form (issue 13): candidate video ids only; the ranking service looks their embeddings and
+ * counts up in its own versioned feature table (gpu-inference/feature-table.ts) and derives the context
+ * features itself (followedAuthor from `followees`, age from its clock). Ids are packed uint64
+ * (shared/u64-ids.ts); ids unknown to the table are still scored, from the table's cold item features.
+ */
+export const RankByIdsSchema = z.object({
+  /** base64 of little-endian uint64 video ids, at most MAX_CANDIDATES */
+  ids: z.string(),
+  /** base64 of little-endian uint64 author ids the user follows (context feature followedAuthor); default none */
+  followees: z.string().optional(),
+});
+/** Most followees a by-ids request may carry (the origin's feature store caps a user's at 1,000). */
+export const MAX_FOLLOWEES = 10_000;
+
 export const RankRequestSchema = z
   .object({
     user: z.object({ id: z.string().min(1).max(128), embedding: vec(EMBEDDING_DIM) }),
     candidates: z.array(RankCandidateSchema).max(MAX_CANDIDATES).optional(),
     columnar: RankColumnarSchema.optional(),
+    by_ids: RankByIdsSchema.optional(),
     top_k: z.number().int().min(1).max(MAX_CANDIDATES).optional(),
   })
   .superRefine((r, ctx) => {
     // Exactly one candidate form: two forms would make "which one wins" a silent guess.
-    if ((r.candidates === undefined) === (r.columnar === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["candidates"], message: "exactly one of candidates or columnar is required" });
+    const forms = [r.candidates, r.columnar, r.by_ids].filter((f) => f !== undefined).length;
+    if (forms !== 1) {
+      ctx.addIssue({ code: "custom", path: ["candidates"], message: "exactly one of candidates, columnar or by_ids is required" });
     }
   });
 
@@ -117,6 +140,8 @@ export const RankResponseSchema = z.object({
   items: z.array(RankItemSchema),
   batch_rows: z.number().int(),
   timing_ms: z.object({ queue: z.number(), infer: z.number() }),
+  /** by_ids requests only: the feature table version that supplied the features, and how many ids it did not hold (scored cold). */
+  feature_table: z.object({ version: z.string(), missing: z.number().int().min(0) }).optional(),
 });
 export const RankErrorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
@@ -219,7 +244,11 @@ export function parseRankRequest(body: unknown): ParseResult {
   if (typeof b === "object" && b !== null && !Array.isArray(b)) {
     // The big arrays are checked by hand, the small envelope (user, top_k, the one-form rule) by zod.
     const col = b.columnar as Record<string, unknown> | null | undefined;
-    if (candidatesLookValid(b.candidates)) {
+    if (typeof b.by_ids === "object" && b.by_ids !== null && b.candidates === undefined && b.columnar === undefined) {
+      // The packed ids are one string each: zod checks the whole (small) envelope; decoding is the service's.
+      const r = RankRequestSchema.safeParse(b);
+      if (r.success) return { ok: true, value: r.data };
+    } else if (candidatesLookValid(b.candidates)) {
       const envelope = RankRequestSchema.safeParse({ ...b, candidates: [] });
       if (envelope.success) return { ok: true, value: { ...envelope.data, candidates: b.candidates } };
     } else if (typeof col === "object" && col !== null && idsLookValid(col.ids)) {

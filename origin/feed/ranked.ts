@@ -1,10 +1,7 @@
 import { CANDIDATES } from "../../shared/config.ts";
 import type { Reason } from "../../shared/contract.ts";
-import { EMBEDDING_DIM } from "../../shared/db/schema.ts";
-import { CTX_DIM } from "../../shared/rank-contract.ts";
 import type { Chain, ChainEntry } from "../chains.ts";
 import type { UserFeatures } from "../feature-store.ts";
-import { writeContext } from "../feed-items.ts";
 import type { RankOutput } from "../ranking-client.ts";
 import type { FeedContext } from "./context.ts";
 import { fallbackChain } from "./fallback.ts";
@@ -15,7 +12,9 @@ import { fallbackChain } from "./fallback.ts";
 //    recommendations would otherwise never give it a trial, and it would never close);
 //  - candidates: the policy's pool (5K, 1K from level 1) and source mix; "similar" from the user's
 //    embedding, or content-based from the topics of their recent videos (level 2);
-//  - video features through the request's feature store, ranking through the breaker + ML retry policy;
+//  - ranking by candidate ids through the breaker + ML retry policy: the ranking service gathers the video
+//    features from its own feature table (origin/ranking-client.ts rankByIds; issue 13), so the origin
+//    reads no video features here, only the user's;
 //  - when ranking cannot answer: the fallbacks (origin/feed/fallback.ts).
 // The explore sample is seeded by the chain id, so a page recomputed without Redis draws the same one.
 // Throws what candidates/features throw (database trouble); ranking failures never escape.
@@ -40,21 +39,11 @@ export async function rankedChain(ctx: FeedContext, user: UserFeatures, userKey:
     }),
   );
   const ids = [...cands.keys()];
-  const values = await timings.time("features", () => stores.features.videos(ids));
-  const present = ids.filter((id) => values.has(id));
-  const followees = new Set(user.followees);
-  const embeddings = new Float32Array(present.length * EMBEDDING_DIM);
-  const context = new Float32Array(present.length * CTX_DIM);
   const now = ctx.now();
-  present.forEach((id, i) => {
-    const v = values.get(id)!;
-    embeddings.set(v.emb, i * EMBEDDING_DIM);
-    writeContext(v, followees.has(v.author), now, context, i);
-  });
   let ranked: RankOutput;
   try {
     ranked = await timings.time("rank", () =>
-      stores.ranker.rank({ userId: userKey, userEmb: user.emb, ids: present, embeddings, ctx: context, topK: CANDIDATES.chainLength }),
+      stores.ranker.rank({ userId: userKey, userEmb: user.emb, ids, followees: user.followees, topK: CANDIDATES.chainLength }),
     );
   } catch (e) {
     return fallbackChain(ctx, user, userKey, (e as Error).message);

@@ -53,6 +53,8 @@ export function replicationSchemaStatements(): string[] {
     `ALTER TABLE videos ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT 'epoch'`,
     `ALTER TABLE videos ADD COLUMN IF NOT EXISTS updated_region text NOT NULL DEFAULT ''`,
     `CREATE UNIQUE INDEX IF NOT EXISTS videos_owner_key ON videos (video_id, upload_region)`,
+    // The ranking service's incremental feature refresh reads rows changed since its cursor (gpu-inference/feature-source.ts).
+    `CREATE INDEX IF NOT EXISTS videos_updated ON videos (updated_at)`,
     replicaIdentity("videos", "videos_owner_key"),
     `CREATE OR REPLACE FUNCTION videos_lww() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
     BEGIN
@@ -92,6 +94,7 @@ export function replicationSchemaStatements(): string[] {
       updated_at    timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (video_id, region)
     )`,
+    `CREATE INDEX IF NOT EXISTS video_counters_updated ON video_counters (updated_at)`,
     `CREATE OR REPLACE TRIGGER videos_absorb_counters BEFORE INSERT ON videos FOR EACH ROW EXECUTE FUNCTION videos_absorb_counters()`,
     // Only replicated inserts (apply workers run with session_replication_role = replica); local inserts
     // (seed COPY, uploads) do not pay for it.

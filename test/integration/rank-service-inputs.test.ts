@@ -10,7 +10,7 @@ import { ModelRegistry } from "../../gpu-inference/registry.ts";
 import { startRankingServer, type RankingServer } from "../../gpu-inference/server.ts";
 import { registerSyntheticModel } from "../../gpu-inference/tiny-model.ts";
 import { createRng } from "../../gpu-inference/train/rng.ts";
-import { RankingError, isRetryableRankingError, rank as clientRank, type RankInput } from "../../origin/ranking-client.ts";
+import { RankingError, isRetryableRankingError, rank as clientRank, type RankColumnarInput } from "../../origin/ranking-client.ts";
 import { RETRY } from "../../shared/config.ts";
 import { FEATURE_ABS_MAX, encodeColumnar, type RankResponse } from "../../shared/rank-contract.ts";
 import { retry } from "../../shared/retry.ts";
@@ -159,7 +159,7 @@ describe("ranking service: non-finite and out-of-range inputs", () => {
 });
 
 describe("origin ranking client against the real service", () => {
-  const input = (n: number, seed: number): RankInput => {
+  const input = (n: number, seed: number): RankColumnarInput => {
     const c = candidates(n, seed);
     return { userId: "u1", userEmb: Float32Array.from(user.embedding), ids: c.ids, embeddings: c.embeddings, ctx: c.ctx, topK: n };
   };
@@ -191,7 +191,7 @@ describe("origin ranking client against the real service", () => {
     // a timed-out try is retried whatever the error, and this test is about the error kinds.
     const policy = { ...RETRY.mlInference, perTryTimeoutMs: 5000 };
     let calls = 0;
-    const call = (inp: RankInput) => () => (calls++, clientRank(srv.url, inp, 2000, SECRET));
+    const call = (inp: RankColumnarInput) => () => (calls++, clientRank(srv.url, inp, 2000, SECRET));
     const refused = { ...input(3, 13), ids: ["ok", "", "also-ok"] }; // an empty id is refused by the contract
     const err = await retry(call(refused), policy, { retryable: isRetryableRankingError }).catch((e: unknown) => e);
     expect(calls).toBe(1);
