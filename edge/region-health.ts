@@ -9,7 +9,7 @@ import { parseTimingOverrides, timingsFromEnv, type HealthTimings } from "./regi
 import {
   countsRequestError, initialState, normalizeState, step, type HealthEvent, type MachineEvent, type MachineState,
 } from "./region-health-machine.ts";
-import { probeTimeoutFor, roundTiming } from "./region-health-schedule.ts";
+import { roundsMayOverlap, roundTiming } from "./region-health-schedule.ts";
 import { snapshotOf, type HealthSnapshot } from "./region-health-snapshot.ts";
 import { stepCapacity } from "./scaler-steps.ts";
 
@@ -84,8 +84,9 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
-    const { invalid } = timingsFromEnv(env);
+    const { invalid, timings: t } = timingsFromEnv(env);
     if (invalid.length) console.warn(`region-health: ignoring malformed ${invalid.join(", ")} (defaults used)`);
+    if (roundsMayOverlap(t)) console.warn(`region-health: probe timeout ${t.probeTimeoutMs} ms ≥ interval ${t.probeIntervalMs} ms: a slow round makes the next slot join it`);
     // Nothing else runs until the persisted state is loaded, so no call ever sees a blank machine.
     void ctx.blockConcurrencyWhile(async () => {
       const [machine, timings, planned] = await Promise.all([
@@ -230,8 +231,7 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     // First the windows that ended at this slot (anti-flap → removed, ramp → full weight), published now
     // rather than after the probes: removal lands exactly on the slot, not up to a probe timeout later.
     await this.apply([{ type: "tick", at }], { persistIfQuiet: false });
-    const timeoutMs = probeTimeoutFor(this.timings());
-    const results = await Promise.all(REGION_VALUES.map((r) => probe(cfg, r, timeoutMs, at)));
+    const results = await Promise.all(REGION_VALUES.map((r) => probe(cfg, r, this.timings().probeTimeoutMs, at)));
     return this.apply(results);
   }
 

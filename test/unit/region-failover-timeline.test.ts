@@ -4,7 +4,7 @@ import { DEFAULT_TIMINGS } from "../../edge/region-health-config.ts";
 import {
   initialState, normalizeState, step, type AlertPayload, type HealthEvent, type MachineEvent, type MachineState,
 } from "../../edge/region-health-machine.ts";
-import { probeTimeoutFor, roundTiming } from "../../edge/region-health-schedule.ts";
+import { roundsMayOverlap, roundTiming } from "../../edge/region-health-schedule.ts";
 import { snapshotOf } from "../../edge/region-health-snapshot.ts";
 
 // The whole failover procedure (DESIGN.md §3 "Regions", issue 12 item 6) with the production values —
@@ -133,9 +133,10 @@ describe("probe schedule", () => {
     expect(() => roundTiming(S0, S0, 0)).toThrow(RangeError);
   });
 
-  it("caps the probe timeout below the interval so a round never overlaps the next", () => {
-    expect(probeTimeoutFor(T)).toBe(2_000);
-    expect(probeTimeoutFor({ probeIntervalMs: 500, probeTimeoutMs: 1_000 })).toBe(400);
+  it("with the production timings a round (one 2 s probe timeout) always ends before the next slot", () => {
+    expect(T.probeTimeoutMs).toBeLessThan(T.probeIntervalMs);
+    expect(roundsMayOverlap(T)).toBe(false);
+    expect(roundsMayOverlap({ probeIntervalMs: 500, probeTimeoutMs: 1_000 })).toBe(true);
   });
 });
 
