@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../scripts/stack.ts";
 import { startFaultControl } from "./fault-control.ts";
+import { startAlertReceiver } from "./e2e/support/alert-receiver.ts";
 import { profileDirName } from "../shared/local-ports.ts";
 
 // Starts the real local stack once for the node test project (profile "test": its own ports and data
@@ -12,6 +13,7 @@ let stack: Stack | null = null;
 export default async function setup(project: TestProject) {
   const root = new URL("../", import.meta.url).pathname;
   if (process.env.FYP_TEST_KEEP_DATA !== "1") rmSync(join(root, ".local", profileDirName("test")), { recursive: true, force: true });
+  const alerts = await startAlertReceiver(); // the on-call pager stand-in (region failover alerts)
   stack = await startStack({
     profile: "test",
     users: Number(process.env.FYP_TEST_USERS ?? 3000),
@@ -21,6 +23,7 @@ export default async function setup(project: TestProject) {
     edgeVars: {
       HEALTH_PROBE_INTERVAL_MS: "500", HEALTH_PROBE_TIMEOUT_MS: "1000", HEALTH_FAILURES_TO_REMOVE: "3",
       HEALTH_ANTI_FLAP_MS: "1500", HEALTH_RECOVERY_WEIGHT: "0.1", HEALTH_FULL_WEIGHT_AFTER_MS: "4000", EVENTS_MAX_RETRY_DELAY_S: "2",
+      ALERT_WEBHOOK_URL: `${alerts.url}/alerts`,
     },
     // The seed's 40 ms per ranking try assumes a GPU pool next to the origin; on the shared 2-core test box
     // workerd → Node HTTP with 5,000 candidates needs more. Slow calls (> 40 ms) still count against the
@@ -36,10 +39,12 @@ export default async function setup(project: TestProject) {
     pgPort: stack.ports.postgres,
     secrets: stack.secrets,
     faultUrl: control.url,
+    alertsUrl: alerts.url,
   });
   return async () => {
     await control.close();
     await stack?.stop();
+    await alerts.close();
   };
 }
 
@@ -53,6 +58,8 @@ declare module "vitest" {
       pgPort: number;
       secrets: { SESSION_SECRET: string; ADMIN_TOKEN: string; INTERNAL_SECRET: string; CURSOR_SECRET: string };
       faultUrl: string;
+      /** The alert receiver: GET /received, POST /control (test/e2e/support/alert-receiver.ts). */
+      alertsUrl: string;
     };
   }
 }

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { FeedResponseSchema } from "../../shared/contract.ts";
+import type { Incident } from "../../edge/incident.ts";
+import type { ReceivedAlert } from "./support/alert-receiver.ts";
 import { fault } from "./support/faults.ts";
 import { waitFor } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
@@ -7,9 +9,18 @@ import { waitForFullWeight } from "./support/region-status.ts";
 // Region outages with the real RegionHealth Durable Object (timings shrunk by the test stack's edge vars:
 // probe 500 ms, 3 failures, anti-flap 1.5 s, 10% recovery, full weight after 4 s). An origin process is
 // really stopped; the edge must keep answering 200 from another region (level 4), or from the emergency
-// page when two regions are down (level 5), and restore routing gradually.
+// page when two regions are down (level 5), and restore routing gradually. On-call is paged through the
+// ALERT_WEBHOOK_URL the global setup points at a local receiver (test/e2e/support/alert-receiver.ts).
 const stack = inject("stack");
-type Snap = { regions: Record<string, { state: string; weight: number }>; incidents: { region: string; status: string; opened_at?: number; resolved_at?: number }[]; events: { region: string; to: string; at: number }[] };
+type Snap = {
+  regions: Record<string, { state: string; weight: number; lastProbeAt: number | null }>;
+  incidents: Incident[];
+  events: { region: string; to: string; at: number }[];
+  alerting: { webhook: string };
+  timings: { probeIntervalMs: number };
+};
+const received = async () => (await (await fetch(`${stack.alertsUrl}/received`)).json()) as ReceivedAlert[];
+const failNextAlerts = (n: number) => fetch(`${stack.alertsUrl}/control`, { method: "POST", body: JSON.stringify({ failNext: n }) });
 
 async function snapshot(): Promise<Snap> {
   const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: Snap };
@@ -30,7 +41,8 @@ afterAll(async () => {
 
 describe("region failover", () => {
   it("one region down: removed after 3 failures + anti-flap, reads fail over (level 4), then 10% → full weight", async () => {
-    await snapshot(); // make sure the health object is probing
+    expect((await snapshot()).alerting).toEqual({ webhook: "configured" }); // also makes sure the object is probing
+    await failNextAlerts(1); // the pager answers the first try with a 503: delivery must retry
     const t0 = Date.now();
     await fault("origin", "stop", "eu");
     let n = 11;
@@ -43,7 +55,19 @@ describe("region failover", () => {
       }, 30_000, "eu removed");
       const detectMs = Date.now() - t0;
       expect(removed.regions.eu.weight).toBe(0);
-      expect(removed.incidents.some((i) => i.region === "eu" && i.status === "open")).toBe(true);
+      const inc = removed.incidents.find((i) => i.region === "eu" && i.status === "investigating")!;
+      expect(inc.title).toMatch(/^Region eu unhealthy: \d+ consecutive probe failures$/);
+      expect(inc.detected_at).toBeLessThanOrEqual(inc.threshold_at);
+      expect(inc.removed_at - inc.threshold_at).toBeGreaterThanOrEqual(1500); // the stack's anti-flap wait
+      // Step 1, page on-call: the region_down body reached the pager, after one retry.
+      const down = await waitFor(async () => (await received()).filter((a) => a.body.incident_id === inc.id && a.answered === 200)[0] ?? null, 20_000, "region_down delivered");
+      expect(down.body).toEqual({ type: "region_down", region: "eu", incident_id: inc.id, title: inc.title, at: inc.removed_at });
+      expect((await received()).filter((a) => a.body.incident_id === inc.id).map((a) => a.answered)).toEqual([503, 200]);
+      const recorded = await waitFor(async () => {
+        const a = (await snapshot()).incidents.find((i) => i.id === inc.id)?.alerts[0];
+        return a?.outcome === "delivered" ? a : null;
+      }, 10_000, "delivery recorded on the incident");
+      expect(recorded).toMatchObject({ type: "region_down", attempts: 2, http_status: 200, error: null });
       const order = removed.events.filter((e) => e.region === "eu" && e.at >= t0).map((e) => e.to);
       expect(order).toEqual(["suspect", "anti_flap", "removed"]);
       const f = await feed("eu", 41);
@@ -60,8 +84,30 @@ describe("region failover", () => {
       const s = await snapshot();
       return s.regions.eu.state === "healthy" && s.regions.eu.weight === 1 ? s : null;
     }, 20_000, "eu at full weight");
-    expect(healthy.incidents.find((i) => i.region === "eu")?.status).toBe("resolved");
+    const resolved = healthy.incidents.filter((i) => i.region === "eu").at(-1)!;
+    expect(resolved.status).toBe("resolved");
+    expect(resolved.resolved_at! - resolved.recovering_at!).toBeGreaterThanOrEqual(4000); // the stack's error-free time
     console.log(`eu: restarted → full weight in ${Date.now() - t1} ms`);
+    const up = await waitFor(async () => (await received()).find((a) => a.body.incident_id === resolved.id && a.body.type === "region_recovered") ?? null, 20_000, "region_recovered delivered");
+    expect(up.body).toEqual({ type: "region_recovered", region: "eu", incident_id: resolved.id, title: resolved.title, at: resolved.resolved_at });
+    const alerts = await waitFor(async () => {
+      const i = (await snapshot()).incidents.find((x) => x.id === resolved.id);
+      return i && i.alerts.every((a) => a.outcome === "delivered") && i.alerts.length === 2 ? i.alerts : null;
+    }, 10_000, "both alerts recorded as delivered");
+    expect(alerts.map((a) => a.type)).toEqual(["region_down", "region_recovered"]);
+  });
+
+  it("probes on a fixed grid: every round is stamped with a slot of the probe interval", async () => {
+    const stamps = new Set<number>();
+    const interval = (await snapshot()).timings.probeIntervalMs;
+    for (let i = 0; i < 8; i++) {
+      const t = (await snapshot()).regions.us.lastProbeAt;
+      if (t !== null) stamps.add(t);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    const sorted = [...stamps].sort((a, b) => a - b);
+    expect(sorted.length).toBeGreaterThanOrEqual(3);
+    for (const t of sorted) expect((t - sorted[0]) % interval).toBe(0);
   });
 
   it("two regions down: level 5, the feed answers from the emergency page; back to normal afterwards", async () => {
