@@ -76,6 +76,10 @@ export interface ReplayResult {
   p50: number;
   p99: number;
   edge: { feed: [number, number]; videos: [number, number] };
+  /** Video metadata hits by the tier that answered (x-cache-tier: memory, cache, pool). */
+  videoTiers: Record<string, number>;
+  /** Measured edge misses by cause (what a cache would need to answer them). */
+  missCauses: Record<string, number>;
   /** Hits an infinite, never-expiring edge cache would have had on the same stream (key seen before). */
   ideal: { feed: number; videos: number };
   app: [number, number];
@@ -124,6 +128,8 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
     } else stream.push({ kind: "video", id: videos[pickVideo()] });
   }
   const edge = { feed: [0, 0] as [number, number], videos: [0, 0] as [number, number] };
+  const videoTiers: Record<string, number> = {};
+  const missCauses: Record<string, number> = {};
   const lat: number[] = [];
   let non200 = 0;
   let next = 0;
@@ -163,6 +169,16 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
       const bucket = req.kind === "video" ? edge.videos : edge.feed;
       bucket[0] += hit ? 1 : 0;
       bucket[1] += 1;
+      if (!hit) {
+        const first = cacheKey.endsWith("/first");
+        const cause = req.kind === "video" ? (seenBefore ? "video read again after its copy expired" : "video never read before, not in the pushed pool")
+          : !req.user ? "anonymous page expired"
+          : first ? (seenBefore ? "first page again after its 15 s TTL (a new ranking)" : "first page of a user never seen before")
+          : "continuation page past the chain window or expired";
+        missCauses[cause] = (missCauses[cause] ?? 0) + 1;
+      }
+      const tier = res.headers.get("x-cache-tier");
+      if (hit && req.kind === "video" && tier) videoTiers[tier] = (videoTiers[tier] ?? 0) + 1;
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, () => play(warm)));
@@ -173,7 +189,7 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
   const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
   lat.sort((a, b) => a - b);
   return {
-    requests: o.requests, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge, ideal,
+    requests: o.requests, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge, videoTiers, missCauses, ideal,
     app: [delta("app/hit"), delta("app/hit") + delta("app/miss")],
     feature: [delta("feature/hit"), delta("feature/hit") + delta("feature/miss")],
   };

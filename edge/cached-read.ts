@@ -1,13 +1,15 @@
 import type { Region } from "../shared/regions.ts";
+import { splitWindow } from "./chain-cache.ts";
 import { Coalescer } from "./coalescer.ts";
-import { cacheGet, cachePut, type CachedPayload } from "./edge-cache.ts";
+import { type CacheHit, cacheGet, cachePut, type CachedPayload, type CacheTier } from "./edge-cache.ts";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { callOrigin, OriginUnavailable, relayedHeaders } from "./origin-client.ts";
 import type { CacheResult } from "./stats.ts";
 
-// One cached, coalesced origin read: edge cache (fresh → HIT, stale → STALE + background refresh),
-// else one origin fetch per key per isolate (waiters → COALESCED), and for shared keys one fetch
-// across isolates through the Coalescer Durable Object.
+// One cached, coalesced origin read: edge cache (isolate memory, then the Cache API; fresh → HIT, stale →
+// STALE + background refresh), else one origin fetch per key per isolate (waiters → COALESCED), and for
+// shared keys one fetch across isolates through the Coalescer Durable Object. A feed read may ask for the
+// chain's next pages with its page (edge/chain-cache.ts): they are stored under their cursors' keys.
 
 export interface ReadSpec {
   key: string;
@@ -21,6 +23,8 @@ export interface ReadSpec {
   /** Which statuses may be cached (default: 200). */
   cacheStatuses?: number[];
   headers?: Record<string, string>;
+  /** Pages the origin sends ahead (the path asks for them): stored under keyFor(cursor) for ttlS + staleS. */
+  window?: { keyFor: (cursor: string) => string; ttlS: number; staleS: number };
 }
 export interface WaitUntil {
   waitUntil(p: Promise<unknown>): void;
@@ -28,6 +32,8 @@ export interface WaitUntil {
 export interface ReadResult {
   payload: CachedPayload;
   result: CacheResult;
+  /** Which tier answered a HIT/STALE; "origin" for MISS/COALESCED. */
+  tier: CacheTier | "origin";
 }
 
 const local = new Coalescer<CachedPayload>();
@@ -37,12 +43,15 @@ export function joinInflight(key: string, maxWaitMs: number): Promise<CachedPayl
 }
 export const coalescerStats = () => ({ leaders: local.leaderCalls, coalesced: local.coalescedCalls, inflight: local.size });
 
+/** How long the Coalescer object keeps a fetched payload for readers arriving after it (ms). */
+export const DO_MEMO_MS = 1000;
+
 async function loadFromOrigin(env: EdgeBindings, spec: ReadSpec): Promise<CachedPayload> {
   if (spec.shared && env.COALESCER) {
     const stub = env.COALESCER.get(env.COALESCER.idFromName(spec.key)) as unknown as {
       fetchOnce(region: Region, path: string, memoMs: number, headers?: Record<string, string>): Promise<CachedPayload>;
     };
-    const p = await stub.fetchOnce(spec.region, spec.path, 1000, spec.headers);
+    const p = await stub.fetchOnce(spec.region, spec.path, DO_MEMO_MS, spec.headers);
     if (p.status >= 500) throw new OriginUnavailable(`origin ${spec.region} answered ${p.status}`);
     return p;
   }
@@ -55,20 +64,26 @@ async function loadFromOrigin(env: EdgeBindings, spec: ReadSpec): Promise<Cached
 }
 
 async function fetchAndStore(env: EdgeBindings, spec: ReadSpec, ctx: WaitUntil): Promise<CachedPayload> {
-  const p = await loadFromOrigin(env, spec);
-  if ((spec.cacheStatuses ?? [200]).includes(p.status)) ctx.waitUntil(cachePut(spec.key, p, spec.ttlS, spec.staleS));
-  return p;
+  const raw = await loadFromOrigin(env, spec);
+  const { page, ahead } = spec.window ? splitWindow(raw, spec.window.keyFor) : { page: raw, ahead: [] };
+  // cachePut fills this isolate's memory tier synchronously; the Cache API write finishes after the response.
+  if ((spec.cacheStatuses ?? [200]).includes(page.status)) ctx.waitUntil(cachePut(spec.key, page, spec.ttlS, spec.staleS));
+  for (const a of ahead) ctx.waitUntil(cachePut(a.key, a.payload, spec.window!.ttlS, spec.window!.staleS));
+  return page;
 }
 
-/** Throws OriginUnavailable/CoalesceTimeout when nothing (not even stale) can be served. */
-export async function cachedRead(env: EdgeBindings, spec: ReadSpec, ctx: WaitUntil): Promise<ReadResult> {
-  const hit = await cacheGet(spec.key, spec.ttlS);
-  if (hit?.fresh) return { payload: hit.payload, result: "HIT" };
+/**
+ * Throws OriginUnavailable/CoalesceTimeout when nothing (not even stale) can be served. `known` is the
+ * caller's own cacheGet of spec.key for this request (not looked up twice); undefined = look it up.
+ */
+export async function cachedRead(env: EdgeBindings, spec: ReadSpec, ctx: WaitUntil, known?: CacheHit | null): Promise<ReadResult> {
+  const hit = known === undefined ? await cacheGet(spec.key, spec.ttlS) : known;
+  if (hit?.fresh) return { payload: hit.payload, result: "HIT", tier: hit.tier };
   if (hit) {
     // Serve stale now; refresh once in the background (coalesced with any other refresher).
     ctx.waitUntil(local.run(spec.key, () => fetchAndStore(env, spec, ctx), spec.maxWaitMs).catch(() => {}));
-    return { payload: hit.payload, result: "STALE" };
+    return { payload: hit.payload, result: "STALE", tier: hit.tier };
   }
   const r = await local.run(spec.key, () => fetchAndStore(env, spec, ctx), spec.maxWaitMs);
-  return { payload: r.value, result: r.coalesced ? "COALESCED" : "MISS" };
+  return { payload: r.value, result: r.coalesced ? "COALESCED" : "MISS", tier: "origin" };
 }

@@ -5,6 +5,7 @@ import { ApiError, fromZodError } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, type ReadResult } from "./cached-read.ts";
+import { pagesAhead } from "./chain-cache.ts";
 import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
@@ -115,14 +116,20 @@ interface FeedRead {
   forced: number | undefined;
 }
 
-/** One cached, coalesced origin feed read (anonymous keys are shared across users and isolates). */
+/**
+ * One cached, coalesced origin feed read (anonymous keys are shared across users and isolates). The origin
+ * sends the chain's next pages with it (edge/chain-cache.ts), stored under their cursors' keys.
+ */
 function readFeed(c: Context<EdgeEnv>, f: FeedRead): Promise<ReadResult> {
   const params = new URLSearchParams({ count: String(f.count) });
   if (f.cursor) params.set("cursor", f.cursor);
   if (f.userId) params.set("user_id", f.userId);
+  params.set("ahead", String(pagesAhead(f.count)));
   const who = f.userId ? `u/${f.userId}` : "anon";
+  const keyFor = (cursor: string | undefined) => `feed/${who}/${f.region}/${f.count}/${cursor ?? "first"}`;
   return cachedRead(c.env, {
-    key: `feed/${who}/${f.region}/${f.count}/${f.cursor ?? "first"}`,
+    key: keyFor(f.cursor),
+    window: { keyFor, ttlS: TTL.edgeChainPage, staleS: TTL.edgeFeedStale },
     region: f.region, path: `/internal/v1/feed?${params}`,
     ttlS: f.userId ? TTL.edgeFeedPage : TTL.edgeAnonFeed, staleS: TTL.edgeFeedStale,
     shared: !f.userId, maxWaitMs: WAITER_MAX_MS,

@@ -6,5 +6,7 @@ export const KV = {
   emergencyJson: (r: Region) => `emergency:${r}:json`,
   emergencyHtml: (r: Region) => `emergency:${r}:html`,
   hotVideo: (id: string) => `hot:video:${id}`,
+  /** Shard i of the pushed hot-video pool (edge/hot-pool.ts). */
+  hotPool: (shard: number) => `hot:pool:${shard}`,
   prewarmMeta: "prewarm:meta",
 } as const;

@@ -1,17 +1,18 @@
 import type { Context } from "hono";
-import { type Session, sessionFromHeader } from "../shared/auth.ts";
+import type { Session } from "../shared/auth.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { edgeConfig } from "./env.ts";
+import { cachedSessionFromHeader } from "./session-cache.ts";
 
 /**
  * The request's session (null when anonymous), verified once per request and shared by the rate limiter
- * and the routes. Rejects with the 401 ApiError for a bad token, for whoever awaits it.
+ * and the routes (and remembered per isolate until the token expires: edge/session-cache.ts). Rejects with the 401 ApiError for a bad token, for whoever awaits it.
  */
 export function requestSession(c: Context<EdgeEnv>): Promise<Session | null> {
   let p = c.get("session");
   if (!p) {
     const cfg = edgeConfig(c.env);
-    p = sessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET, {
+    p = cachedSessionFromHeader(c.req.header("authorization"), cfg.SESSION_SECRET, {
       maxLifetimeS: cfg.SESSION_MAX_LIFETIME_S,
       clockToleranceS: cfg.SESSION_CLOCK_SKEW_S,
     });

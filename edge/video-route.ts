@@ -5,8 +5,9 @@ import { ApiError } from "../shared/errors.ts";
 import { parseVideoId } from "../shared/ids.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, joinInflight } from "./cached-read.ts";
-import { cacheGet } from "./edge-cache.ts";
+import { type CacheTier, cacheGet, deletedAt, rememberCopy } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
+import { HOT_POOL, pooledVideo } from "./hot-pool.ts";
 import { HotKeys } from "./hot-keys.ts";
 import { KV } from "./kv-keys.ts";
 import { reportOriginError } from "./origin-error-report.ts";
@@ -14,18 +15,26 @@ import { readRegion, requestGeo } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
 
-// GET /v1/videos/:id — hot-spot defence: edge cache (SWR) + coalescing (per isolate and via the
-// Coalescer DO), hot-key detection (hot keys are read from Redis replica keys at the origin and
-// published to the KV hot pool), and a per-video origin rate limit that serves cached/stale/hot-pool
-// content first and 429 + retry-after only when nothing is cached.
+// GET /v1/videos/:id — hot-spot defence: edge cache (isolate memory → Cache API, SWR) + the pushed hot
+// pool (edge/hot-pool.ts: first reads of popular videos never reach an origin) + coalescing (per isolate
+// and via the Coalescer DO), hot-key detection (hot keys are read from Redis replica keys at the origin
+// and published to KV), and a per-video origin rate limit that serves cached/stale/pooled content first
+// and 429 + retry-after only when nothing is cached.
 export const hotKeys = new HotKeys();
 
-function send(c: Context<EdgeEnv>, body: string, status: number, cache: CacheResult, hot: boolean): Response {
+function send(c: Context<EdgeEnv>, body: string, status: number, cache: CacheResult, hot: boolean, tier: CacheTier | "origin"): Response {
   countResult(cache);
   return c.body(body, status as 200, {
-    "content-type": "application/json", "x-cache": cache, "x-hot-key": hot ? "1" : "0",
+    "content-type": "application/json", "x-cache": cache, "x-cache-tier": tier, "x-hot-key": hot ? "1" : "0",
     "cache-control": status === 200 ? `public, max-age=${TTL.edgeVideo}` : "no-store",
   });
+}
+
+/** The pooled copy of `vid` unless this isolate deleted the key after the pool was generated (an edit). */
+async function pooled(c: Context<EdgeEnv>, key: string, vid: string, now: number): Promise<{ body: string; ageS: number; generatedAt: number } | null> {
+  const p = await pooledVideo(c.env.FYP_KV, vid, now);
+  if (!p || p.generatedAt <= (deletedAt(key, now) ?? 0)) return null;
+  return { body: p.body, ageS: Math.max(0, (now - p.generatedAt) / 1000), generatedAt: p.generatedAt };
 }
 
 export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
@@ -40,20 +49,27 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
   const key = `video/${vid}`;
   if (hot) c.executionCtx.waitUntil(publishHot(c, vid));
 
-  const cached = await cacheGet(key, TTL.edgeVideo);
-  if (cached?.fresh) return send(c, cached.payload.body, cached.payload.status, "HIT", hot);
+  const now = Date.now();
+  const cached = await cacheGet(key, TTL.edgeVideo, now);
+  if (cached?.fresh) return send(c, cached.payload.body, cached.payload.status, "HIT", hot, cached.tier);
+  const pool = await pooled(c, key, vid, now);
+  if (pool && pool.ageS < HOT_POOL.freshS) {
+    // Pushed by the pre-warm: a HIT; this isolate keeps it in memory like any other copy.
+    rememberCopy(key, { status: 200, body: pool.body, headers: { "content-type": "application/json" } }, pool.generatedAt, HOT_POOL.freshS, HOT_POOL.freshS + TTL.edgeVideoStale, now);
+    return send(c, pool.body, 200, "HIT", hot, "pool");
+  }
   if (!hotKeys.takeOriginToken(vid)) {
     // Over this video's origin budget: anything cached beats a 429.
     edgeStats.rateLimited++;
-    if (cached) return send(c, cached.payload.body, cached.payload.status, "STALE", hot);
+    if (cached) return send(c, cached.payload.body, cached.payload.status, "STALE", hot, cached.tier);
     // A fetch for this video is already under way: waiting for it costs the origin nothing.
     const pending = joinInflight(key, 3000);
     if (pending) {
       const p = await pending.catch(() => null);
-      if (p) return send(c, p.body, p.status, "COALESCED", hot);
+      if (p) return send(c, p.body, p.status, "COALESCED", hot, "origin");
     }
-    const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
-    if (pooled) return send(c, pooled, 200, "STALE", hot);
+    const fallback = pool?.body ?? (await c.env.FYP_KV.get(KV.hotVideo(vid)));
+    if (fallback) return send(c, fallback, 200, "STALE", hot, "pool");
     throw new ApiError(429, "rate_limited", `video ${vid} is over its origin rate limit; retry shortly`, undefined, { "retry-after": "1" });
   }
   const route = await routeRead(c.env, preferred);
@@ -63,15 +79,16 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
         c.env,
         { key, region, path: `/internal/v1/videos/${vid}${hot ? "?hot=1" : ""}`, ttlS: TTL.edgeVideo, staleS: TTL.edgeVideoStale, shared: true, maxWaitMs: 3000, cacheStatuses: [200, 404] },
         c.executionCtx,
+        cached,
       );
-      return send(c, r.payload.body, r.payload.status, r.result, hot);
+      return send(c, r.payload.body, r.payload.status, r.result, hot, r.tier);
     } catch (e) {
       edgeStats.originErrors++;
       c.executionCtx.waitUntil(reportOriginError(c.env, region, e)); // restarts a recovering region's error-free timer
     }
   }
-  const pooled = await c.env.FYP_KV.get(KV.hotVideo(vid));
-  if (pooled) return send(c, pooled, 200, "STALE", hot);
+  const fallback = pool?.body ?? (await c.env.FYP_KV.get(KV.hotVideo(vid)));
+  if (fallback) return send(c, fallback, 200, "STALE", hot, "pool");
   throw new ApiError(503, "unavailable", "video metadata temporarily unavailable", undefined, { "retry-after": "5" });
 }
 

@@ -4,12 +4,28 @@ import { ApiError } from "../shared/errors.ts";
 import { formatUserId, formatVideoId, parseVideoId } from "../shared/ids.ts";
 import { trendingIds } from "./candidates.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
-import { FeatureStore } from "./feature-store.ts";
+import { FeatureStore, type VideoFeatures } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
 import { readHot, writeHot } from "./hot-replicas.ts";
 import type { Context } from "hono";
 
-// Catalogue reads the edge pre-warms and caches: regional trending and single-video metadata.
+/** Most videos one hot-pool read returns (the edge pushes HOT_POOL.perRegion of them, edge/hot-pool.ts). */
+export const HOT_VIDEOS_MAX = 5000;
+
+/** The JSON body of GET /internal/v1/videos/:id (and of each hot-pool entry) for one video. */
+function videoBody(cfg: RequestDeps["cfg"], v: VideoFeatures): string {
+  const item = toItem(cfg, v, 0, "explore");
+  return JSON.stringify(
+    VideoResponseSchema.parse({
+      video_id: item.video_id, author_id: formatUserId(v.author), caption: v.caption, duration_ms: v.durationMs,
+      video_url: item.video_url, thumbnail_url: item.thumbnail_url, stats: item.stats,
+      created_at: new Date(v.createdMs).toISOString(), region: v.region,
+    }),
+  );
+}
+
+// Catalogue reads the edge pre-warms and caches: regional trending, single-video metadata, and the hot
+// pool (the metadata of the region's hottest videos in one read, pushed to every edge by the pre-warm).
 export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
   app.get("/internal/v1/trending", async (c) => {
     const d = deps(c);
@@ -23,6 +39,20 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     const n = ids.length || 1;
     const items = ids.filter((id) => values.has(id)).map((id, i) => toItem(d.cfg, values.get(id)!, 1 - i / n, "trending"));
     return c.json(TrendingResponseSchema.parse({ region: d.cfg.REGION, items, generated_at: new Date().toISOString(), source: "origin" }));
+  });
+
+  // GET /internal/v1/hot-videos?count=N (1..HOT_VIDEOS_MAX, default 2000) → { region, generated_at,
+  // videos: [{ video_id, body }] }, hottest first (regional trending order); body is the exact JSON
+  // GET /internal/v1/videos/:id answers. 400 (field count) for a bad count.
+  app.get("/internal/v1/hot-videos", async (c) => {
+    const d = deps(c);
+    d.metrics.request("hot_videos");
+    const count = Number(c.req.query("count") ?? "2000");
+    if (!Number.isInteger(count) || count < 1 || count > HOT_VIDEOS_MAX) throw new ApiError(400, "invalid_request", `must be an integer between 1 and ${HOT_VIDEOS_MAX}`, "count");
+    const ids = await trendingIds(d.db, d.redis, d.cfg.REGION, count);
+    const { values } = await new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis).videos(ids);
+    const videos = ids.filter((id) => values.has(id)).map((id) => ({ video_id: formatVideoId(id), body: videoBody(d.cfg, values.get(id)!) }));
+    return c.json({ region: d.cfg.REGION, generated_at: new Date().toISOString(), videos });
   });
 
   app.get("/internal/v1/videos/:id", async (c) => {
@@ -44,14 +74,7 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     const { values } = await fs.videos([id.toString()]);
     const v = values.get(id.toString());
     if (!v) throw new ApiError(404, "not_found", `no video ${formatVideoId(id)}`, "video_id");
-    const item = toItem(d.cfg, v, 0, "explore");
-    const body = JSON.stringify(
-      VideoResponseSchema.parse({
-        video_id: item.video_id, author_id: formatUserId(v.author), caption: v.caption, duration_ms: v.durationMs,
-        video_url: item.video_url, thumbnail_url: item.thumbnail_url, stats: item.stats,
-        created_at: new Date(v.createdMs).toISOString(), region: v.region,
-      }),
-    );
+    const body = videoBody(d.cfg, v);
     if (hot) d.waitUntil(writeHot(d.redis, cacheKey, body));
     return c.body(body, 200, { "content-type": "application/json" });
   });

@@ -55,6 +55,9 @@ export const TTL = {
   edgeAnonFeed: 30,
   edgeVideo: 60,
   edgeVideoStale: 600,
+  /** Continuation pages of a ranked chain the origin sent ahead with a page (edge/chain-cache.ts): the
+   * chain is fixed, only the items' view/like counts age (live counts: GET /v1/videos/:id). */
+  edgeChainPage: 300,
   trending: 300,
   appFeedList: 300,
   appFeedFallback: 3600,

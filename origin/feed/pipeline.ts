@@ -24,7 +24,14 @@ export interface FeedRequest {
   count: number;
   /** The verified cursor (origin/cursor.ts), decoded before the request counted against any budget. */
   position?: Cursor;
+  /** Pages of the same chain to send after this one (edge/chain-cache.ts), 0..FEED_AHEAD_MAX; default 0. */
+  ahead?: number;
 }
+
+/** Most pages one read sends ahead (the edge asks for ceil(100 / count) − 1, at most 9). */
+export const FEED_AHEAD_MAX = 9;
+/** A page and, when asked for and served at level 0, the pages after it (internal: the edge strips them). */
+export type FeedWindow = FeedResponse & { ahead?: FeedResponse[] };
 
 /** Media URLs of the rendered items. */
 export type FeedRender = Pick<OriginConfig, "MEDIA_BASE_URL">;
@@ -64,10 +71,13 @@ async function pageFeatures(ctx: FeedContext, ids: string[]): Promise<Map<string
 }
 
 /**
- * Builds one feed page. Resolves with the contract's FeedResponse at the level it was served at; throws
- * an ApiError (503 when nothing can be served, e.g. cache-only with an empty cache).
+ * Builds one feed page. Resolves with the contract's FeedResponse at the level it was served at, plus
+ * `ahead` (req.ahead pages of the same chain, each with its own next_cursor) when the request asked for
+ * them, the policy is level 0 with chains in Redis (their cursors must find the chain) and the chain is
+ * ranked or anonymous (never a fallback); throws an
+ * ApiError (503 when nothing can be served, e.g. cache-only with an empty cache).
  */
-export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: FeedRender): Promise<FeedResponse> {
+export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: FeedRender): Promise<FeedWindow> {
   const { chains } = ctx.stores;
   const userKey = req.userId ?? ANON;
   const load = async (id: string) => {
@@ -91,13 +101,23 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
     }
     if (ctx.policy.useRedis) await chains.store(chainId, chain);
   }
-  const slice = chain.items.slice(offset, offset + req.count);
-  const values = await pageFeatures(ctx, slice.map((e) => e[0]));
-  const items = slice.filter((e) => values.has(e[0])).map((e) => toItem(render, values.get(e[0])!, e[1], e[2]));
-  const nextOffset = offset + slice.length;
-  const next_cursor = nextOffset < chain.items.length ? await encodeCursor(ctx.cursorSecret, { chain: chainId, offset: nextOffset, user: userKey }) : null;
-  return {
-    items, next_cursor, source: chain.src, region: ctx.region, degradation_level: ctx.policy.level, limited: ctx.policy.limited,
-    model_version: chain.mv, generated_at: new Date(chain.at).toISOString(),
-  };
+  // Ahead only for what the edge may keep for minutes: a level-0 ranked chain (not a fallback the ranking
+  // failure left us with) or the anonymous trending chain.
+  const windowed = ctx.policy.level === 0 && ctx.policy.useRedis && (chain.src === "origin" || !req.userId);
+  const pages = windowed ? 1 + Math.max(0, Math.min(req.ahead ?? 0, FEED_AHEAD_MAX)) : 1;
+  // One feature read for the whole window; the pages are consecutive slices, so none repeats a video.
+  const values = await pageFeatures(ctx, chain.items.slice(offset, offset + req.count * pages).map((e) => e[0]));
+  const out: FeedResponse[] = [];
+  for (let start = offset; out.length < pages && (out.length === 0 || start < chain.items.length); start += req.count) {
+    const slice = chain.items.slice(start, start + req.count);
+    const items = slice.filter((e) => values.has(e[0])).map((e) => toItem(render, values.get(e[0])!, e[1], e[2]));
+    const nextOffset = start + slice.length;
+    const next_cursor = nextOffset < chain.items.length ? await encodeCursor(ctx.cursorSecret, { chain: chainId, offset: nextOffset, user: userKey }) : null;
+    out.push({
+      items, next_cursor, source: chain.src, region: ctx.region, degradation_level: ctx.policy.level, limited: ctx.policy.limited,
+      model_version: chain.mv, generated_at: new Date(chain.at).toISOString(),
+    });
+  }
+  const [page, ...ahead] = out;
+  return ahead.length ? { ...page, ahead } : page;
 }

@@ -11,14 +11,15 @@ import { decodeCursor } from "../cursor.ts";
 import type { LevelReport } from "../signals.ts";
 import { checkUserRate } from "../user-rate-limit.ts";
 import { type FeedContext, requestPolicy } from "./context.ts";
-import { buildFeed, type FeedRequest } from "./pipeline.ts";
+import { buildFeed, FEED_AHEAD_MAX, type FeedRequest } from "./pipeline.ts";
 import { feedStores } from "./stores.ts";
 
 // GET /internal/v1/feed (called by the edge): the composition root of one feed request. It validates the
 // query (4xx before any budget is spent), decides the level policy once from the live signals, builds the
 // request's context (origin/feed/context.ts: stores, one FeatureStore in the policy's mode, timings) and
 // runs the pipeline (origin/feed/pipeline.ts) inside the bulkhead; a shed request runs cache-only.
-// Query: count 1–50, cursor (opaque), user_id (u123; absent = anonymous). Header x-fyp-forced-level:
+// Query: count 1–50, cursor (opaque), user_id (u123; absent = anonymous), ahead 0–9 (pages of the chain
+// sent after this one for the edge's chain cache, edge/chain-cache.ts; 400 field ahead). Header x-fyp-forced-level:
 // the admin-forced level the edge keeps (shared/forced-level-header.ts).
 
 /** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
@@ -58,9 +59,11 @@ async function parseFeedRequest(c: Context<AppEnv>, d: RequestDeps): Promise<Fee
     if (id === null) throw new ApiError(400, "invalid_request", "must look like u123", "user_id");
     userId = id.toString();
   }
+  const ahead = Number(c.req.query("ahead") ?? "0");
+  if (!Number.isInteger(ahead) || ahead < 0 || ahead > FEED_AHEAD_MAX) throw new ApiError(400, "invalid_request", `must be an integer between 0 and ${FEED_AHEAD_MAX}`, "ahead");
   // A bad cursor is refused before it counts against the user's budget.
   const position = q.data.cursor ? await decodeCursor(d.cfg.cursorSecret, q.data.cursor, userId ?? "anon") : undefined;
-  return { userId, count: q.data.count, position };
+  return { userId, count: q.data.count, position, ahead };
 }
 
 export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
@@ -80,6 +83,8 @@ export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Requ
     d.metrics.feedLatencyMs(total);
     for (const [name, ms] of Object.entries(d.timings.spans)) setMetric(c, name, ms);
     setMetric(c, "origin", total);
-    return c.json(FeedResponseSchema.parse(feed));
+    const { ahead, ...page } = feed;
+    const body = FeedResponseSchema.parse(page);
+    return c.json(ahead?.length ? { ...body, ahead: ahead.map((p) => FeedResponseSchema.parse(p)) } : body);
   });
 }
