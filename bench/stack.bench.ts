@@ -8,6 +8,9 @@ export {};
 //      pre-warm running at the cron's cadence; resident memory of the stack's processes meanwhile
 // Run: `npm run bench` (with the ranking benchmark) or `node bench/stack.bench.ts`.
 process.env.FYP_PORT_OFFSET ??= "3000";
+// The stack's workers run through Miniflare's API (no `wrangler dev` proxy: several times its throughput,
+// the floor table below); FYP_WORKER_RUNTIME=wrangler measures the `wrangler dev` stack instead.
+process.env.FYP_WORKER_RUNTIME ??= "miniflare";
 const { join } = await import("node:path");
 const http = await import("node:http");
 const pg = (await import("pg")).default;
@@ -18,6 +21,7 @@ const { zipfReplay } = await import("./zipf-replay.ts");
 const { miniflareFloor, nodeFloor, wranglerFloor } = await import("./runtime-floor.ts");
 const { sampleRss } = await import("./rss.ts");
 const { mintSessionToken } = await import("../shared/auth.ts");
+const { WORKER_RUNTIME } = await import("../scripts/local/workers.ts");
 const { TTL } = await import("../shared/config.ts");
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -51,9 +55,7 @@ try {
     await loadHttp(url, { concurrency: CONC, seconds: 1, headers }); // warm-up
     return loadHttp(url, { concurrency: CONC, seconds: SECONDS, headers });
   };
-  const floor = await measure(wr.url);
-  const hit = await measure(hitUrl);
-  const hitSigned = await measure(hitUrl, auth);
+  const wrangler = await measure(wr.url);
   await wr.stop();
   const mfFloor = await miniflareFloor();
   const mf = await measure(mfFloor.url);
@@ -61,7 +63,11 @@ try {
   const nodeF = await nodeFloor();
   const nd = await measure(nodeF.url);
   await nodeF.stop();
-  table(`Edge cache hit vs plain Hono constant worker (wrangler dev, concurrency ${CONC}, ${SECONDS} s each, node:http keep-alive client)`, ["worker", "req/s", "p50 ms", "p99 ms", "errors"], [
+  // The edge against the constant worker of the runtime the stack runs on (same workerd, same front).
+  const hit = await measure(hitUrl);
+  const hitSigned = await measure(hitUrl, auth);
+  const floor = WORKER_RUNTIME === "miniflare" ? mf : wrangler;
+  table(`Edge cache hit vs plain Hono constant worker (${WORKER_RUNTIME === "miniflare" ? "Miniflare API" : "wrangler dev"}, concurrency ${CONC}, ${SECONDS} s each, node:http keep-alive client)`, ["worker", "req/s", "p50 ms", "p99 ms", "errors"], [
     ["plain Hono constant (floor)", floor.rps, floor.p50, floor.p99, floor.errors],
     ["edge /v1/feed cache HIT", hit.rps, hit.p50, hit.p99, hit.errors],
     ["ratio edge / floor", hit.rps / floor.rps, hit.p50 / floor.p50, hit.p99 / floor.p99, "-"],
@@ -69,9 +75,9 @@ try {
     ["ratio signed-in edge / floor", hitSigned.rps / floor.rps, hitSigned.p50 / floor.p50, hitSigned.p99 / floor.p99, "-"],
   ]);
   table(`Local runtime floor: the same constant Hono worker (bench/constant-worker), concurrency ${CONC}, ${SECONDS} s each`, ["runtime", "req/s", "p50 ms", "p99 ms", "errors", "vs wrangler dev"], [
-    ["wrangler dev (dev proxy → workerd; how the stack runs)", floor.rps, floor.p50, floor.p99, floor.errors, 1],
-    ["Miniflare API (workerd, no dev proxy)", mf.rps, mf.p50, mf.p99, mf.errors, mf.rps / floor.rps],
-    ["plain Node http (no Workers runtime)", nd.rps, nd.p50, nd.p99, nd.errors, nd.rps / floor.rps],
+    ["wrangler dev (dev proxy → workerd)", wrangler.rps, wrangler.p50, wrangler.p99, wrangler.errors, 1],
+    ["Miniflare API (workerd, no dev proxy)", mf.rps, mf.p50, mf.p99, mf.errors, mf.rps / wrangler.rps],
+    ["plain Node http (no Workers runtime)", nd.rps, nd.p50, nd.p99, nd.errors, nd.rps / wrangler.rps],
   ]);
 
   // 2. viral spike on one cold key
@@ -97,7 +103,7 @@ try {
   // A spike that outlives the key's TTL is refreshed once per TTL (stale-while-revalidate): those fetches are
   // refreshes of a warm key, not coalescing failures; the column says how many the TTL explains.
   const refreshesDue = Math.floor(spikeMs / 1000 / TTL.edgeAnonFeed);
-  table(`Viral spike: ${SPIKE} requests issued at once for one cold key over 256 client sockets (one wrangler dev isolate; key TTL ${TTL.edgeAnonFeed} s)`, ["requests", "non-200", "origin fetches", "requests per origin fetch", "wall ms", "TTL refreshes the wall time explains", "x-cache"], [
+  table(`Viral spike: ${SPIKE} requests issued at once for one cold key over 256 client sockets (one edge isolate, ${WORKER_RUNTIME}; key TTL ${TTL.edgeAnonFeed} s)`, ["requests", "non-200", "origin fetches", "requests per origin fetch", "wall ms", "TTL refreshes the wall time explains", "x-cache"], [
     [SPIKE, results.filter((r) => r.status !== 200).length, originCalls, originCalls ? SPIKE / originCalls : "∞", spikeMs, refreshesDue, [...kinds].map(([k, v]) => `${k}:${v}`).join(" ")],
   ]);
 
@@ -134,8 +140,8 @@ try {
   const pw = (await prewarmNow()) as { hot_pool?: number };
   const cron = setInterval(() => void prewarmNow(), 60_000);
   const rss = sampleRss({
-    "edge (wrangler dev + workerd)": stack.edge.child.pid!,
-    ...Object.fromEntries(Object.entries(stack.origins).map(([r, m]) => [`origin ${r} (wrangler dev + workerd)`, m.child.pid!])),
+    [`edge (${WORKER_RUNTIME} + workerd)`]: stack.edge.child.pid!,
+    ...Object.fromEntries(Object.entries(stack.origins).map(([r, m]) => [`origin ${r} (${WORKER_RUNTIME} + workerd)`, m.child.pid!])),
     "ranking service (Node + onnxruntime)": stack.ranking.child.pid!,
   });
   const z = await zipfReplay({

@@ -20,11 +20,20 @@ export interface WorkerLaunch {
   logDir: string;
 }
 
+/**
+ * How the stack runs its workers: "wrangler" (default) = `wrangler dev` each, "miniflare" = through
+ * Miniflare's API directly (scripts/local/miniflare-worker.ts: the same bundle and bindings, no dev proxy;
+ * several times the throughput on this box, bench/runtime-floor.ts). FYP_WORKER_RUNTIME selects it.
+ */
+export const WORKER_RUNTIME: "wrangler" | "miniflare" = process.env.FYP_WORKER_RUNTIME === "miniflare" ? "miniflare" : "wrangler";
+
 function launch(l: WorkerLaunch, name: string, configArgs: string[], port: number, inspector: number, vars: Record<string, string>): Managed {
-  const args = [
-    WRANGLER, "dev", ...configArgs, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector),
-    "--persist-to", join(l.stateDir, name), "--show-interactive-dev-session=false", "--log-level", "warn", ...varArgs(vars),
-  ];
+  const args = WORKER_RUNTIME === "miniflare"
+    ? [join(ROOT, "scripts/local/miniflare-worker.ts"), ...configArgs, "--port", String(port), "--persist-to", join(l.stateDir, name), ...varArgs(vars)]
+    : [
+      WRANGLER, "dev", ...configArgs, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector),
+      "--persist-to", join(l.stateDir, name), "--show-interactive-dev-session=false", "--log-level", "warn", ...varArgs(vars),
+    ];
   return l.sup.start(name, process.execPath, args, {
     cwd: ROOT,
     logFile: join(l.logDir, `${name}.log`),
