@@ -42,7 +42,7 @@ async function read(user: string | null): Promise<{ source: string; level: numbe
 interface Health {
   degradation_level: number;
   reasons: string[];
-  breakers: { ranking: { state: string; bufferedCalls: number; failedCalls: number; slowCalls: number; trialsInFlight?: number } };
+  breakers: { ranking: { state: string; bufferedCalls: number; failedCalls: number; slowCalls: number; notPermittedCalls: number } };
 }
 async function health(): Promise<Health> {
   return (await (await fetch(`${stack.originUrl[REGION]}/internal/v1/health`, { headers: secret })).json()) as Health;
@@ -79,13 +79,18 @@ describe("ranking breaker at low traffic (issue 12 item 4)", () => {
     const healedAt = Date.now();
     const seen: string[] = [];
     let last = open;
+    // notPermittedCalls counts since the breaker was built: if it ever went down, the origin's isolate (and
+    // with it the breaker) was replaced, and a CLOSED state would prove nothing.
+    let rejected = open.breakers.ranking.notPermittedCalls;
     for (let i = 0; Date.now() - healedAt < RECOVERY_BUDGET_MS; i++) {
       await sleep(READ_EVERY_MS);
       const r = await read(users[i % users.length]);
       last = await health();
       const b = last.breakers.ranking;
-      const line = `${((Date.now() - healedAt) / 1000).toFixed(0)}s ${b.state} trials=${b.bufferedCalls} failed=${b.failedCalls} slow=${b.slowCalls} read=${r.source}@${r.level} level=${last.degradation_level}`;
-      if (seen.at(-1) !== line) seen.push(line);
+      const line = `${((Date.now() - healedAt) / 1000).toFixed(0)}s ${b.state} calls=${b.bufferedCalls} failed=${b.failedCalls} slow=${b.slowCalls} rejected=${b.notPermittedCalls} read=${r.source}@${r.level} level=${last.degradation_level}`;
+      seen.push(line);
+      expect(b.notPermittedCalls, `same breaker throughout:\n  ${seen.join("\n  ")}`).toBeGreaterThanOrEqual(rejected);
+      rejected = b.notPermittedCalls;
       if (b.state === "CLOSED" && last.degradation_level === 0) break;
     }
     console.info(`breaker after healing (one read every ${READ_EVERY_MS} ms):\n  ${seen.join("\n  ")}`);
