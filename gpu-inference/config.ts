@@ -19,7 +19,11 @@ export const RankingConfigSchema = z.object({
   maxBatchRows: int(16_384, 1, 1 << 20), // three 5,000-candidate requests share one run
   maxWaitMs: z.coerce.number().min(0).max(1000).default(2),
   maxQueueRows: int(65_536, 1, 1 << 24),
-  intraOpThreads: int(0, 0, 256), // 0 = onnxruntime's default
+  // 1: one inference thread (the Node main thread's). The model is tiny (5,000 rows ≈ 0.6 ms on one core),
+  // and onnxruntime's default pool (one spinning thread per core) took the CPU the HTTP handling needs:
+  // a 5,000-candidate call went from p50 ~20 ms to ~5 ms with 1 on the shared 2-core box (bench/rank.bench.ts),
+  // as under a pod's CPU limit. 0 = onnxruntime's default.
+  intraOpThreads: int(1, 0, 256),
   modelPollMs: int(2000, 10, 3_600_000),
   internalSecret: z.string().min(1).default("dev-internal-secret"),
   // /v1/rank behind x-internal-secret too (origins send it). Default on; tests and local tools that talk

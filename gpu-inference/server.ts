@@ -3,9 +3,10 @@
 // missing CUDA provider is a startup error, not a silent CPU fallback), then loads the registry's current
 // model if there is one; /readyz turns 200 once a model is loaded and the poller keeps it current.
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
+import { createServer, type Server } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { createRankApp } from "./app.ts";
+import { rankFastPath } from "./rank-listener.ts";
 import { assertFiniteOutputs, createScorer, probeBackend } from "./backends.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { rankingConfig, rankingConfigFromEnv, type RankingConfig } from "./config.ts";
@@ -92,10 +93,13 @@ export async function startRankingServer(input: Partial<RankingConfig> = {}, opt
   await features?.start();
 
   let draining = false;
-  const app = createRankApp({ config, holder, batcher, metrics, fault, features, draining: () => draining });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
-    s.once("error", reject);
+  const deps = { config, holder, batcher, metrics, fault, features, draining: () => draining };
+  const app = createRankApp(deps);
+  // POST /v1/rank on node:http directly, the rest through Hono (gpu-inference/rank-listener.ts).
+  const server = createServer(rankFastPath(deps, getRequestListener(app.fetch)));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
   });
   // Keep-alive longer than typical client pools' idle timeouts avoids racing a closing socket.
   server.keepAliveTimeout = 65_000;

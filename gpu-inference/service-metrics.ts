@@ -40,6 +40,7 @@ export function createServiceMetrics(src: ServiceMetricsSources) {
       return v ? [{ labels: { version: v }, value: 1 }] : [];
     }),
   );
+  registry.add(new Gauge("process_resident_memory_bytes", "Resident set size of the service process (model + feature table + runtime)", () => process.memoryUsage.rss()));
   registry.add(new Gauge("fyp_latency_p99_ms", "p99 of rank latency over the last 60 s (HPA metric)", () => p99Window.quantile(0.99)));
   registry.add(new Gauge("fyp_rank_queue_rows", "Candidate rows waiting for a batch", src.queueRows));
   registry.add(new Gauge("fyp_rank_outstanding_rows", "Rows admitted and not yet answered (bounded by RANK_MAX_QUEUE_ROWS)", src.outstandingRows));

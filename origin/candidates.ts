@@ -3,28 +3,44 @@ import type { Reason } from "../shared/contract.ts";
 import type { Region } from "../shared/regions.ts";
 import { levelPolicy, type SourceMix } from "../shared/degradation.ts";
 import type { Db } from "./db.ts";
+import { readRetrying } from "./db-retry.ts";
 import type { UserFeatures } from "./feature-store.ts";
 import { ivfCentroids, nearestLists } from "./ivf.ts";
 import { IsolateCache } from "./isolate-cache.ts";
 import { PostgresTimelineStore } from "./timeline/postgres.ts";
 import { regionalTrending, TRENDING } from "./timeline/trending.ts";
+import { exploreSample, followeesRecent } from "./candidate-lists.ts";
 
 // Candidate generation: up to `pool` video ids from four sources, each tagged with the reason it was
 // picked. "similar" uses an inverted-file (IVF) index: the lists nearest to the user's embedding are
 // probed (origin/ivf.ts) and the ranker scores the exact match, so we never scan 100k+ vectors.
+//
+// Every source's list is cached in the isolate with a TTL (issue 13): trending (TRENDING.cacheTtlS), IVF
+// lists (LIST_TTL_S, in front of their Redis copy), followees' recent videos per author and explore
+// pools (origin/candidate-lists.ts). A miss whose lists are all cached makes no Postgres or Redis call
+// here; otherwise one query per source that missed, all issued at once.
 
 export type Candidates = Map<string, Reason>;
 
 const LIST_TTL_S = 60;
+const listMemo = new IsolateCache<string[]>(256, LIST_TTL_S * 1000);
 
 async function cachedList(redis: Redis, key: string, load: () => Promise<string[]>): Promise<string[]> {
+  const memo = listMemo.get(key);
+  if (memo) return memo;
+  let ids: string[];
   try {
     const hit = await redis.get<string>(key);
-    if (hit) return JSON.parse(hit) as string[];
+    if (hit) {
+      ids = JSON.parse(hit) as string[];
+      listMemo.set(key, ids);
+      return ids;
+    }
   } catch {
-    return load(); // Redis down: go straight to Postgres, don't try to write back
+    return load(); // Redis down: go straight to Postgres, don't try to write back (nor memoise)
   }
-  const ids = await load();
+  ids = await load();
+  listMemo.set(key, ids);
   redis.set(key, JSON.stringify(ids), { ex: LIST_TTL_S }).catch(() => {});
   return ids;
 }
@@ -38,6 +54,7 @@ const FALLBACK_TTL_S = 3600;
 const trendingMemo = new IsolateCache<string[]>(32, TRENDING.cacheTtlS * 1000);
 
 export async function trendingIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
+  db = readRetrying(db); // the trending computation's reads under the DB read row (origin/db-retry.ts)
   const key = `list:trending:${region}:${limit}`;
   const memo = trendingMemo.get(key);
   if (memo) return memo;
@@ -59,7 +76,7 @@ export async function cachedTrendingIds(redis: Redis, region: Region): Promise<s
 
 function topicIds(db: Db, redis: Redis, topic: number, limit: number): Promise<string[]> {
   return cachedList(redis, `list:topic:${topic}:${limit}`, async () => {
-    const rows = await db.query<{ video_id: string }>(
+    const rows = await readRetrying(db).query<{ video_id: string }>(
       `SELECT video_id FROM videos WHERE status = 'active' AND topic = $1 ORDER BY views DESC LIMIT $2`,
       [topic, limit],
     );
@@ -69,7 +86,7 @@ function topicIds(db: Db, redis: Redis, topic: number, limit: number): Promise<s
 
 export async function followingIds(db: Db, user: UserFeatures, limit: number): Promise<string[]> {
   if (user.followees.length === 0) return [];
-  const rows = await db.query<{ video_id: string }>(
+  const rows = await readRetrying(db).query<{ video_id: string }>(
     `SELECT v.video_id FROM videos v
       WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'active'
       ORDER BY v.created_at DESC LIMIT $2`,
@@ -78,19 +95,6 @@ export async function followingIds(db: Db, user: UserFeatures, limit: number): P
   return rows.map((r) => String(r.video_id));
 }
 
-async function exploreIds(db: Db, limit: number, seed: number): Promise<string[]> {
-  // Uniform sample of the catalogue, unbiased by popularity (that is the point of explore): block
-  // sampling reads only ~3×limit rows' worth of pages. Ids are sparse since uploads (shared/video-id.ts),
-  // so sampling random ids below max(video_id) would almost never hit a row. REPEATABLE + a seeded order:
-  // the same seed draws the same sample while the table is unchanged (pages recomputed without Redis).
-  const rows = await db.query<{ video_id: string }>(
-    `SELECT video_id FROM videos
-       TABLESAMPLE SYSTEM (least(100, 100.0 * $1 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'videos'::regclass)))) REPEATABLE ($3)
-      WHERE status = 'active' ORDER BY md5(video_id::text || $3::text) LIMIT $2`,
-    [limit * 3, limit, seed],
-  );
-  return rows.map((r) => String(r.video_id));
-}
 
 export interface CandidateOptions {
   pool: number;
@@ -105,14 +109,15 @@ export interface CandidateOptions {
 }
 
 export async function generateCandidates(db: Db, redis: Redis, user: UserFeatures | null, opts: CandidateOptions): Promise<Candidates> {
+  db = readRetrying(db); // each source's reads under the DB read row (3 retries, 10/50/200 ms ±20%, 100 ms per try)
   const mix = opts.mix ?? levelPolicy(0).mix;
   const lim = (share: number) => Math.max(20, Math.round(share * opts.pool));
   const topics = opts.topics ?? (user ? nearestLists(user.emb, await ivfCentroids(db).catch(() => []), 3) : []);
   const seed = opts.exploreSeed ?? Math.floor(Math.random() * 2 ** 31);
   const [following, trending, explore, ...similar] = await Promise.all([
-    user ? followingIds(db, user, lim(mix.following)) : Promise.resolve([]),
+    user ? followeesRecent(db, opts.region, user.followees, lim(mix.following)) : Promise.resolve([]),
     trendingIds(db, redis, opts.region, lim(mix.trending)),
-    exploreIds(db, lim(mix.explore), seed),
+    exploreSample(db, opts.region, lim(mix.explore), seed),
     ...topics.map((t, i) => topicIds(db, redis, t, lim(mix.similar / (i === 0 ? 2 : 4)))),
   ]);
   const out: Candidates = new Map();

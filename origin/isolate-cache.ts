@@ -25,6 +25,11 @@ export class IsolateCache<V> {
     return undefined;
   }
 
+  /** Forget every entry (tests). */
+  clear(): void {
+    this.map.clear();
+  }
+
   /** Forget an entry (its source changed underneath, e.g. a replicated edit). */
   delete(key: string): void {
     this.map.delete(key);
