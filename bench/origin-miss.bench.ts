@@ -2,6 +2,7 @@
 // FYP_PORT_OFFSET like bench/stack.bench.ts, BENCH_USERS / BENCH_VIDEOS), runs bench/origin-miss.ts and
 // stops exactly what it started. `npm run bench` prints the same table inside bench/stack.bench.ts.
 process.env.FYP_PORT_OFFSET ??= "3000";
+process.env.FYP_WORKER_RUNTIME ??= "miniflare"; // as bench/stack.bench.ts runs the workers
 const { startStack } = await import("../scripts/stack.ts");
 const { originMiss } = await import("./origin-miss.ts");
 

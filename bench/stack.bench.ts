@@ -16,8 +16,9 @@ const http = await import("node:http");
 const pg = (await import("pg")).default;
 const { startStack } = await import("../scripts/stack.ts");
 const { LOCAL_PG, regionDatabase } = await import("../shared/local-ports.ts");
-const { loadHttp, percentile, table } = await import("./load.ts");
+const { loadHttp, table } = await import("./load.ts");
 const { zipfReplay } = await import("./zipf-replay.ts");
+const { originMiss } = await import("./origin-miss.ts");
 const { miniflareFloor, nodeFloor, wranglerFloor } = await import("./runtime-floor.ts");
 const { sampleRss } = await import("./rss.ts");
 const { mintSessionToken } = await import("../shared/auth.ts");
@@ -107,32 +108,9 @@ try {
     [SPIKE, results.filter((r) => r.status !== 200).length, originCalls, originCalls ? SPIKE / originCalls : "∞", spikeMs, refreshesDue, [...kinds].map(([k, v]) => `${k}:${v}`).join(" ")],
   ]);
 
-  // 3. origin miss path at 5,000 candidates (first page, distinct users → no chain or app cache to reuse)
-  const c = new pg.Client({ host: "127.0.0.1", port: stack.ports.postgres, database: regionDatabase("us"), ...LOCAL_PG });
-  await c.connect();
-  const users = (await c.query("SELECT user_id FROM users ORDER BY user_id LIMIT 120")).rows.map((r) => `u${r.user_id}`);
-  await c.end();
-  const lat: number[] = [];
-  const parts: Record<string, number[]> = {};
-  const sources = new Map<string, number>();
-  for (const [i, u] of users.entries()) {
-    const t = performance.now();
-    const r = await fetch(`${stack.originUrl.us}/internal/v1/feed?count=50&user_id=${u}`, { headers: { "x-internal-secret": stack.secrets.INTERNAL_SECRET } });
-    const body = (await r.json()) as { source: string };
-    if (i < 20) continue; // the first calls warm Redis, the isolate and the model
-    lat.push(performance.now() - t);
-    sources.set(body.source, (sources.get(body.source) ?? 0) + 1);
-    for (const seg of (r.headers.get("server-timing") ?? "").split(",")) {
-      const m = /([a-z]+);dur=([0-9.]+)/.exec(seg.trim());
-      if (m) (parts[m[1]] ??= []).push(Number(m[2]));
-    }
-  }
-  lat.sort((a, b) => a - b);
-  const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
-  table(`Origin miss path: 5,000-candidate pool → top 50, ${lat.length} distinct users, sequential (sources: ${[...sources].map(([k, v]) => `${k}:${v}`).join(" ")})`, ["segment", "p50 ms", "p99 ms"], [
-    ["client round trip", lat.length ? percentile(lat, 0.5) : NaN, lat.length ? percentile(lat, 0.99) : NaN],
-    ...Object.entries(parts).map(([k, v]) => [`server-timing ${k}`, p(v, 0.5), p(v, 0.99)] as (string | number)[]),
-  ]);
+  // 3. origin miss path at 5,000 candidates (first page, distinct users → no chain or app cache to reuse),
+  // and the ranking service's resident memory with its feature table (bench/origin-miss.ts)
+  await originMiss({ originUrl: stack.originUrl.us, rankingUrl: stack.rankingUrl, pgPort: stack.ports.postgres, internalSecret: stack.secrets.INTERNAL_SECRET });
 
   // 4. Zipf replay through the edge, with the pre-warm at the production cron's cadence (wrangler.toml
   // crons "* * * * *"; `wrangler dev` runs no crons) and the stack's resident memory sampled meanwhile.
