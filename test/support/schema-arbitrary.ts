@@ -59,8 +59,9 @@ function fromJsonSchema(s: JsonSchema): fc.Arbitrary<unknown> {
     case "null":
       return fc.constant(null);
     case "string": {
+      // Storable event times end now (shared/contract.ts EventTimestampSchema).
       if (s.format === "date-time")
-        return fc.date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date(), noInvalidDate: true }) // storable event times end now.map((d) => d.toISOString());
+        return fc.date({ min: new Date("2020-01-01T00:00:00Z"), max: new Date(), noInvalidDate: true }).map((d) => d.toISOString());
       const min = s.minLength ?? 0;
       const max = s.maxLength ?? 64;
       if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).filter((v) => v.length >= min && v.length <= max);
