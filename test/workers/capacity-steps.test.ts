@@ -36,6 +36,7 @@ describe("capacity steps (failover steps 4 and 8)", () => {
     let snap = await feed([fail(t), fail(t + 1), fail(t + 2), { type: "tick", at: t + 200 }]);
     expect(snap.regions.eu.state).toBe("removed");
     let c = await eventually((x) => x.recent.length === 2);
+    expect(c.recent).toHaveLength(2);
     expect(c.scaler).toBe("recording");
     expect(c.factors).toEqual({ us: 1.5, eu: 1, apac: 1.5 });
     expect(c.recent.map((s) => [s.region, s.factor, s.step, s.because, s.outcome]).sort()).toEqual([
@@ -47,6 +48,7 @@ describe("capacity steps (failover steps 4 and 8)", () => {
     snap = await feed([{ type: "tick", at: t + 1400 }]);
     expect(snap.regions.eu.state).toBe("healthy");
     c = await eventually((x) => x.recent.length === 4);
+    expect(c.recent).toHaveLength(4); // targets, not increments: the later state changes planned nothing more
     expect(c.factors).toEqual({ us: 1, eu: 1, apac: 1 });
     expect(c.recent.slice(0, 2).map((s) => [s.region, s.factor, s.step]).sort()).toEqual([["apac", 1, "scale_back"], ["us", 1, "scale_back"]]);
   });
