@@ -8,7 +8,7 @@
 //   3. resident memory of the service without a feature table and with 100k / 200k videos.
 // The service runs as a child process, as in production, so client and server do not share a thread.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -182,8 +182,30 @@ function poster(url: string, concurrency: number) {
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 
-/** Requests/s, rows/s and where a request's time goes, at a fixed concurrency for SECONDS. */
-async function throughput(modelDir: string, snapshotFile: string, form: "columnar" | "ids", rows: number, batched: boolean, concurrency: number) {
+/** CPU seconds (user + system, all threads) a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Median ms of one raw session.run over `rows` rows (the service's inference settings). */
+async function rawRunMs(modelBytes: Uint8Array, rows: number): Promise<number> {
+  const scorer = await createScorer(modelBytes, { backend: "cpu", intraOpThreads: rankingConfig().intraOpThreads });
+  const z = new Float32Array(rows * 16).fill(0.1);
+  const c = new Float32Array(rows * 4).fill(0.2);
+  try {
+    return pct(await timeIt(60, () => scorer.run({ user: z, video: z, ctx: c, rows })), 0.5);
+  } finally {
+    await scorer.release();
+  }
+}
+
+/**
+ * Requests/s at a fixed concurrency for SECONDS, and where a request's time goes: the service's CPU per
+ * request (all its threads, from /proc) next to a raw session.run's time for that request's share of its
+ * batch. Batching can only save the session.run part, so cpu / (cpu − run) bounds its gain.
+ */
+async function throughput(modelDir: string, modelBytes: Uint8Array, snapshotFile: string, form: "columnar" | "ids", rows: number, batched: boolean, concurrency: number) {
   const env = batched
     ? { RANK_MAX_BATCH_ROWS: "16384", RANK_MAX_WAIT_MS: "2" }
     : { RANK_MAX_BATCH_ROWS: String(rows), RANK_MAX_WAIT_MS: "0" }; // exactly one request per session.run
@@ -195,12 +217,12 @@ async function throughput(modelDir: string, snapshotFile: string, form: "columna
   let done = 0;
   let batchRows = 0;
   const lat: number[] = [];
-  let inferMs = 0;
+  let cpu = 0;
   try {
     const warmEnd = performance.now() + 500;
     const end = warmEnd + SECONDS * 1000;
-    let before = "";
-    const marker = setTimeout(async () => (before = await (await fetch(`${svc.url}/metrics`)).text()), 500);
+    let cpu0 = 0;
+    const marker = setTimeout(() => (cpu0 = cpuSeconds(svc.proc.pid!)), 500);
     await Promise.all(
       Array.from({ length: concurrency }, async (_, w) => {
         for (let i = 0; performance.now() < end; i++) {
@@ -215,15 +237,15 @@ async function throughput(modelDir: string, snapshotFile: string, form: "columna
       }),
     );
     clearTimeout(marker);
-    const after = await (await fetch(`${svc.url}/metrics`)).text();
-    inferMs = metric(after, "fyp_rank_infer_ms_sum") - (before ? metric(before, "fyp_rank_infer_ms_sum") : 0);
+    cpu = cpuSeconds(svc.proc.pid!) - cpu0;
   } finally {
     client.close();
     await stopService(svc);
   }
-  const perReq = (SECONDS * 1000) / Math.max(1, done);
-  const runPerReq = inferMs / Math.max(1, done);
-  return { rps: done / SECONDS, rowsPerS: (done * rows) / SECONDS, meanBatch: batchRows / Math.max(1, done), p50: pct(lat, 0.5), p99: pct(lat, 0.99), runPerReq, restPerReq: perReq - runPerReq };
+  const meanBatch = batchRows / Math.max(1, done);
+  // One session.run of meanBatch rows, shared by meanBatch / rows requests.
+  const runPerReq = (await rawRunMs(modelBytes, Math.max(1, Math.round(meanBatch)))) * (rows / meanBatch);
+  return { rps: done / SECONDS, rowsPerS: (done * rows) / SECONDS, meanBatch, p50: pct(lat, 0.5), p99: pct(lat, 0.99), cpuPerReq: (1000 * cpu) / Math.max(1, done), runPerReq };
 }
 
 /** Resident MiB of an idle service with the given snapshot (or none), after a GC-settling pause. */
@@ -251,7 +273,7 @@ async function main(): Promise<void> {
     const snap = await snapshot(dir, TABLE_VIDEOS);
 
     if (only("latency")) await printLatency(dir, bytes, snap);
-    if (only("throughput")) await printThroughput(dir, snap);
+    if (only("throughput")) await printThroughput(dir, bytes, snap);
     if (only("memory")) await printMemory(dir, snap);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -259,67 +281,68 @@ async function main(): Promise<void> {
 }
 
 async function printLatency(dir: string, bytes: Uint8Array, snap: string): Promise<void> {
-    const l = await latency(dir, bytes, snap);
-    const q = (xs: number[]) => [f1(pct(xs, 0.5)), f1(pct(xs, 0.99))];
-    const target = (k: number) => 1.3 * pct(l.raw, k) + pct(l.floor, k);
-    console.log(`\nRanking latency, 5,000 candidates → top 50 (CPU backend, ${REQUESTS} sequential calls; by ids: features from the service's table of ${TABLE_VIDEOS.toLocaleString("en")} videos)\n`);
-    console.log(
-      table([
-        ["path", "p50 ms", "p99 ms"],
-        ["raw session.run (5,000 rows)", ...q(l.raw)],
-        ["loopback transport floor (GET /healthz, same server)", ...q(l.floor)],
-        ["by ids: encode request (packed ids + JSON)", ...q(l.idsEncode)],
-        ["by ids: HTTP round trip (POST → parsed response)", ...q(l.idsHttp)],
-        ["by ids: whole call (encode + round trip)", ...q(l.idsTotal)],
-        ["target: 1.3 × raw + floor", f1(target(0.5)), f1(target(0.99))],
-        ["ratio by-ids call / target (≤ 1 meets it)", f1(pct(l.idsTotal, 0.5) / target(0.5)), f1(pct(l.idsTotal, 0.99) / target(0.99))],
-        ["ratio by-ids call / raw", f1(pct(l.idsTotal, 0.5) / pct(l.raw, 0.5)), f1(pct(l.idsTotal, 0.99) / pct(l.raw, 0.99))],
-        ["client: encode request (base64 + JSON)", ...q(l.encode)],
-        ["HTTP round trip (POST → parsed response)", ...q(l.http)],
-        ["whole call (encode + round trip)", ...q(l.total)],
-        ["ratio round trip / raw", f1(pct(l.http, 0.5) / pct(l.raw, 0.5)), f1(pct(l.http, 0.99) / pct(l.raw, 0.99))],
-      ]),
-    );
-
+  const l = await latency(dir, bytes, snap);
+  const q = (xs: number[]) => [f1(pct(xs, 0.5)), f1(pct(xs, 0.99))];
+  const target = (k: number) => 1.3 * pct(l.raw, k) + pct(l.floor, k);
+  console.log(`\nRanking latency, 5,000 candidates → top 50 (CPU backend, ${REQUESTS} sequential calls; by ids: features from the service's table of ${TABLE_VIDEOS.toLocaleString("en")} videos)\n`);
+  console.log(
+    table([
+      ["path", "p50 ms", "p99 ms"],
+      ["raw session.run (5,000 rows)", ...q(l.raw)],
+      ["loopback transport floor (GET /healthz, same server)", ...q(l.floor)],
+      ["by ids: encode request (packed ids + JSON)", ...q(l.idsEncode)],
+      ["by ids: HTTP round trip (POST → parsed response)", ...q(l.idsHttp)],
+      ["by ids: whole call (encode + round trip)", ...q(l.idsTotal)],
+      ["target: 1.3 × raw + floor", f1(target(0.5)), f1(target(0.99))],
+      ["ratio by-ids call / target (≤ 1 meets it)", f1(pct(l.idsTotal, 0.5) / target(0.5)), f1(pct(l.idsTotal, 0.99) / target(0.99))],
+      ["ratio by-ids call / raw", f1(pct(l.idsTotal, 0.5) / pct(l.raw, 0.5)), f1(pct(l.idsTotal, 0.99) / pct(l.raw, 0.99))],
+      ["client: encode request (base64 + JSON)", ...q(l.encode)],
+      ["HTTP round trip (POST → parsed response)", ...q(l.http)],
+      ["whole call (encode + round trip)", ...q(l.total)],
+      ["ratio round trip / raw", f1(pct(l.http, 0.5) / pct(l.raw, 0.5)), f1(pct(l.http, 0.99) / pct(l.raw, 0.99))],
+    ]),
+  );
 }
 
-async function printThroughput(dir: string, snap: string): Promise<void> {
-    const concurrency = 64;
-    const out: string[][] = [["request size, mode", "req/s", "rows/s", "mean batch rows", "p50 ms", "p99 ms", "session.run ms/req", "rest ms/req"]];
-    const ratios: string[] = [];
-    for (const [form, rows] of [["columnar", 1], ["columnar", 100], ["ids", 100], ["ids", 1000]] as const) {
-      const rps: number[] = [];
-      for (const batched of [false, true]) {
-        const t = await throughput(dir, snap, form, rows, batched, concurrency);
-        rps.push(t.rps);
-        const size = form === "ids" ? `${rows} ids` : `${rows} row${rows > 1 ? "s" : ""}`;
-        out.push([
-          `${size}, ${batched ? "batched (max 16384 rows, 2 ms)" : "unbatched (1 request per run)"}`,
-          t.rps.toFixed(0), t.rowsPerS.toFixed(0), f1(t.meanBatch), f1(t.p50), f1(t.p99), t.runPerReq.toFixed(3), t.restPerReq.toFixed(3),
-        ]);
-      }
-      ratios.push(`${form === "ids" ? `${rows} ids` : `${rows} row${rows > 1 ? "s" : ""}`} ${f1(rps[1] / rps[0])}×`);
+async function printThroughput(dir: string, bytes: Uint8Array, snap: string): Promise<void> {
+  const concurrency = 64;
+  const out: string[][] = [["request size, mode", "req/s", "rows/s", "mean batch rows", "p50 ms", "p99 ms", "service CPU ms/req", "session.run ms/req", "batching bound"]];
+  const ratios: string[] = [];
+  for (const [form, rows] of [["columnar", 1], ["columnar", 100], ["ids", 100], ["ids", 1000]] as const) {
+    const rps: number[] = [];
+    const size = form === "ids" ? `${rows} ids` : `${rows} row${rows > 1 ? "s" : ""}`;
+    for (const batched of [false, true]) {
+      const t = await throughput(dir, bytes, snap, form, rows, batched, concurrency);
+      rps.push(t.rps);
+      out.push([
+        `${size}, ${batched ? "batched (max 16384 rows, 2 ms)" : "unbatched (1 request per run)"}`,
+        t.rps.toFixed(0), t.rowsPerS.toFixed(0), f1(t.meanBatch), f1(t.p50), f1(t.p99), t.cpuPerReq.toFixed(3), t.runPerReq.toFixed(3),
+        // Unbatched: the most batching could win if session.run cost nothing at all.
+        batched ? "-" : `${f1(t.cpuPerReq / Math.max(1e-6, t.cpuPerReq - t.runPerReq))}×`,
+      ]);
     }
-    console.log(`\nThroughput at concurrency ${concurrency} (${SECONDS} s each, keep-alive node:http client and service on this machine); batched / unbatched: ${ratios.join(", ")}\n`);
-    console.log(table(out));
-
+    ratios.push(`${size} ${f1(rps[1] / rps[0])}×`);
+  }
+  console.log(`\nThroughput at concurrency ${concurrency} (${SECONDS} s each, keep-alive node:http client and service on this machine); batched / unbatched: ${ratios.join(", ")}\n`);
+  console.log(table(out));
 }
 
 async function printMemory(dir: string, snap: string): Promise<void> {
-    const none = await residentMiB(dir, null);
-    const m100 = await residentMiB(dir, snap);
-    const m200 = await residentMiB(dir, await snapshot(dir, 2 * TABLE_VIDEOS));
-    const mib = (x: number) => (x / 1048576).toFixed(1);
-    console.log(`\nRanking service memory (idle, after loading; RSS from its /metrics)\n`);
-    console.log(
-      table([
-        ["feature table", "resident MiB", "table MiB", "table version"],
-        ["none", mib(none.rss), "0", "-"],
-        ["100k videos", mib(m100.rss), mib(m100.tableBytes), m100.version ?? "-"],
-        ["200k videos", mib(m200.rss), mib(m200.tableBytes), m200.version ?? "-"],
-        ["ranking service memory per 100k videos", mib((m200.rss - none.rss) / 2), mib(m200.tableBytes / 2), "-"],
-      ]),
-    );
+  const none = await residentMiB(dir, null);
+  const m100 = await residentMiB(dir, snap);
+  const m200 = await residentMiB(dir, await snapshot(dir, 2 * TABLE_VIDEOS));
+  const mib = (x: number) => (x / 1048576).toFixed(1);
+  console.log(`\nRanking service memory (idle, after loading; RSS from its /metrics)\n`);
+  console.log(
+    table([
+      ["feature table", "resident MiB", "table MiB", "table version"],
+      ["none", mib(none.rss), "0", "-"],
+      ["100k videos", mib(m100.rss), mib(m100.tableBytes), m100.version ?? "-"],
+      ["200k videos", mib(m200.rss), mib(m200.tableBytes), m200.version ?? "-"],
+      // RSS per 100k is the marginal cost (200k − 100k): the first load also grows V8's heap for the parse.
+      ["ranking service memory per 100k videos", mib(m200.rss - m100.rss), mib(m200.tableBytes / 2), "-"],
+    ]),
+  );
 }
 
 await main();

@@ -120,6 +120,7 @@ export class FeatureTableHolder {
       this.timed("full", async () => {
         const next = new FeatureTable(this.generation + 1, Math.max(1024, this.current?.size ?? 0));
         const cursor = await this.o.source.loadAll((rows) => void next.upsert(rows));
+        next.markLoaded();
         this.generation++;
         this.current = next;
         this.cursor = cursor;

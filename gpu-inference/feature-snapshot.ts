@@ -45,6 +45,16 @@ export async function writeSnapshot(path: string, rows: readonly VideoFeatureRow
 
 /** Reads a snapshot file; throws naming what is wrong (format, a column's length). */
 export async function readSnapshot(path: string): Promise<VideoFeatureRow[]> {
+  const rows: VideoFeatureRow[] = [];
+  await streamSnapshot(path, (batch) => rows.push(...batch));
+  return rows;
+}
+
+/**
+ * Reads a snapshot file and hands its rows to `sink` in batches of `batchRows` (short-lived row objects:
+ * they die young instead of growing the old generation). Throws like readSnapshot.
+ */
+export async function streamSnapshot(path: string, sink: (rows: VideoFeatureRow[]) => void, batchRows = 4096): Promise<number> {
   const parsed = SnapshotSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
   if (!parsed.success) throw new Error(`feature snapshot ${path}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
   const s = parsed.data;
@@ -57,12 +67,19 @@ export async function readSnapshot(path: string): Promise<VideoFeatureRow[]> {
     ["views", s.views.length], ["likes", s.likes.length], ["created_ms", s.created_ms.length],
   ].find(([, len]) => len !== n);
   if (bad) throw new Error(`feature snapshot ${path}: column ${bad[0]} holds ${bad[1]} rows, header says ${n}`);
-  const idStr = unpackIds(ids!);
-  const authorStr = unpackIds(authors!);
-  return idStr.map((id, i) => ({
-    id, author: authorStr[i], embedding: emb.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM),
-    views: s.views[i], likes: s.likes[i], createdMs: s.created_ms[i], active: true,
-  }));
+  for (let from = 0; from < n; from += batchRows) {
+    const to = Math.min(n, from + batchRows);
+    const idStr = unpackIds(ids!.subarray(2 * from, 2 * to));
+    const authorStr = unpackIds(authors!.subarray(2 * from, 2 * to));
+    sink(idStr.map((id, k) => {
+      const i = from + k;
+      return {
+        id, author: authorStr[k], embedding: emb.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM),
+        views: s.views[i], likes: s.likes[i], createdMs: s.created_ms[i], active: true,
+      };
+    }));
+  }
+  return n;
 }
 
 /** A snapshot file as a feature source: full loads only. */
@@ -70,7 +87,7 @@ export function snapshotFeatureSource(path: string): FeatureSource {
   return {
     name: `snapshot:${path}`,
     async loadAll(sink) {
-      sink(await readSnapshot(path));
+      await streamSnapshot(path, sink);
       return null;
     },
     close: async () => {},

@@ -10,8 +10,8 @@
 // video with the index (`bytes`; bench/rank.bench.ts prints the resident memory per 100k videos).
 //
 // Versions: "<generation>.<delta>": generation counts full loads (gpu-inference/feature-refresh.ts builds
-// a new table per full load and swaps it in), delta counts upserts that changed at least one row
-// (incremental refreshes, on-demand fetches). The rank response names the version it was served from.
+// a new table per full load and swaps it in: "<generation>.0"), delta counts later upserts that changed at
+// least one row (incremental refreshes, on-demand fetches). The rank response names the version it used.
 //
 // Rows are never freed: a removed/blocked video is deactivated (it reads as missing), a re-activated one
 // comes back in place; the next full load compacts. Bad rows (an embedding that is not 16 feature values,
@@ -90,6 +90,11 @@ export class FeatureTable {
 
   private active(row: number): boolean {
     return this.a[row * ROW + AUTHOR] >= 0;
+  }
+
+  /** Ends a full load: the rows loaded so far are the generation's base version "<generation>.0". */
+  markLoaded(): void {
+    this.delta = 0;
   }
 
   /** "<generation>.<delta>" (see the header). */

@@ -57,18 +57,18 @@ describe("feature table refresh", () => {
     for (let i = 1; i <= 5; i++) s.write(row(i));
     const h = holderOver(source);
     await h.start();
-    expect(h.status).toMatchObject({ ready: true, version: "1.1", rows: 5, source: "memory" });
+    expect(h.status).toMatchObject({ ready: true, version: "1.0", rows: 5, source: "memory" });
     s.write(row(6)); // an upload
     s.write(row(2, { views: 999 })); // counts changed
     s.write(row(3, { active: false })); // removed
     expect(await h.refresh()).toBe(3);
-    expect(h.status).toMatchObject({ version: "1.2", rows: 5 });
+    expect(h.status).toMatchObject({ version: "1.1", rows: 5 });
     expect(h.table!.lookup("6")).not.toBeNull();
     expect(h.table!.lookup("3")).toBeNull();
     expect(await h.refresh()).toBe(0);
-    expect(h.status.version).toBe("1.2");
+    expect(h.status.version).toBe("1.1");
     await h.reloadFull();
-    expect(h.status).toMatchObject({ version: "2.1", rows: 5 });
+    expect(h.status).toMatchObject({ version: "2.0", rows: 5 });
     await h.stop();
   });
 
@@ -87,7 +87,7 @@ describe("feature table refresh", () => {
     s.fail = true;
     await expect(h.refresh()).rejects.toThrow(/source down/);
     await expect(h.reloadFull()).rejects.toThrow(/source down/);
-    expect(h.status).toMatchObject({ ready: true, rows: 1, version: "1.1" });
+    expect(h.status).toMatchObject({ ready: true, rows: 1, version: "1.0" });
     expect(outcomes).toEqual([["full", false], ["full", true], ["incremental", false], ["full", false]]);
     await h.stop();
   });
