@@ -12,7 +12,10 @@ const stack = await startStack({
 });
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void stack.stop().finally(() => process.exit(130)));
 try {
-  await originMiss({ originUrl: stack.originUrl.us, rankingUrl: stack.rankingUrl, pgPort: stack.ports.postgres, internalSecret: stack.secrets.INTERNAL_SECRET });
+  await originMiss({
+    originUrl: stack.originUrl.us, rankingUrl: stack.rankingUrl, pgPort: stack.ports.postgres, internalSecret: stack.secrets.INTERNAL_SECRET,
+    procs: { "origin us (workerd)": stack.origins.us.child.pid!, "ranking service": stack.ranking.child.pid!, "postgres": stack.postgres.pid ?? -1, "redis us": stack.redis.us.pid },
+  });
 } finally {
   await stack.stop();
 }

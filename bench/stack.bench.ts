@@ -110,7 +110,10 @@ try {
 
   // 3. origin miss path at 5,000 candidates (first page, distinct users → no chain or app cache to reuse),
   // and the ranking service's resident memory with its feature table (bench/origin-miss.ts)
-  await originMiss({ originUrl: stack.originUrl.us, rankingUrl: stack.rankingUrl, pgPort: stack.ports.postgres, internalSecret: stack.secrets.INTERNAL_SECRET });
+  await originMiss({
+    originUrl: stack.originUrl.us, rankingUrl: stack.rankingUrl, pgPort: stack.ports.postgres, internalSecret: stack.secrets.INTERNAL_SECRET,
+    procs: { "origin us (workerd)": stack.origins.us.child.pid!, "ranking service": stack.ranking.child.pid!, "postgres": stack.postgres.pid ?? -1, "redis us": stack.redis.us.pid },
+  });
 
   // 4. Zipf replay through the edge, with the pre-warm at the production cron's cadence (wrangler.toml
   // crons "* * * * *"; `wrangler dev` runs no crons) and the stack's resident memory sampled meanwhile.

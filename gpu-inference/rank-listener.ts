@@ -1,5 +1,5 @@
-// The ranking service's fast path: POST /v1/rank served straight on node:http, every other request
-// handed to the Hono app (gpu-inference/app.ts). Hono's Node adapter builds a web Request and Response
+// The ranking service's fast path: POST /v1/rank (and the constant GET /healthz) served straight on
+// node:http, every other request handed to the Hono app (gpu-inference/app.ts). Hono's Node adapter builds a web Request and Response
 // per call and streams the body through a web ReadableStream; for this one hot route that cost ~2–3×
 // what plain node:http does per request (measured: bench/rank.bench.ts's transport floor and the
 // batched/unbatched throughput rows), the per-request cost that bounds what batching can win.
@@ -15,13 +15,24 @@ import { errorReply, handleRank, type RankReply } from "./rank-handler.ts";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A node:http listener: POST /v1/rank here, everything else to `fallback` (the Hono app's listener). */
+const HEALTHY = JSON.stringify({ ok: true });
+
+/**
+ * A node:http listener: POST /v1/rank and GET /healthz (a constant: the liveness probe, and the transport
+ * floor bench/rank.bench.ts compares a rank call with) here, everything else to `fallback` (the Hono
+ * app's listener).
+ */
 export function rankFastPath(d: AppDeps, fallback: Listener): Listener {
   return (req, res) => {
     const q = req.url?.indexOf("?") ?? -1;
     const path = q >= 0 ? req.url!.slice(0, q) : req.url;
-    if (req.method !== "POST" || path !== "/v1/rank") return fallback(req, res);
-    void serveRank(d, req, res);
+    if (req.method === "POST" && path === "/v1/rank") return void serveRank(d, req, res);
+    if (req.method === "GET" && path === "/healthz") {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json", "content-length": HEALTHY.length, ...(d.draining() ? { connection: "close" } : {}) });
+      return void res.end(HEALTHY);
+    }
+    fallback(req, res);
   };
 }
 
