@@ -54,13 +54,14 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         timer = setTimeout(() => reject(new DbTimeoutError(`db query timed out after ${timeoutMs} ms`)), timeoutMs);
       });
       let client: PoolClient | null = null;
+      let connecting: Promise<PoolClient> | undefined;
       const started = performance.now();
       try {
         // Connection set-up (a WebSocket + auth per request in Workers) is not query latency: a query that
         // succeeds feeds the "database latency > 100 ms" signal with its own round trip only (probes and
         // real queries alike: origin/signals.ts). A failure counts as all the time it cost (a timeout as
         // its timeout).
-        const c = (client = await Promise.race([pool.connect(), timeout]));
+        const c = (client = await Promise.race([(connecting = pool.connect()), timeout]));
         const t0 = performance.now();
         const delay = dbFault.delayMs; // fault hook (origin/db-fault.ts): 0 unless an operator set it
         const query = () => (client ? c.query(sql, params) : Promise.reject(new DbTimeoutError("timed out in the fault delay")));
@@ -74,6 +75,9 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         throw e;
       } finally {
         clearTimeout(timer);
+        // A connect that lost the race to the timeout gives its client back when it arrives: kept, it would
+        // hold a pool slot for good (the next try waits for a free one) and pool.end() would never resolve.
+        if (!client) connecting?.then((late) => late.release(), () => {});
         client?.release();
         client = null; // a fault-delayed query that lost the race must not run on the released client
       }

@@ -13,7 +13,9 @@ export function redisFor(cfg: OriginConfig): Redis {
     url: cfg.UPSTASH_REDIS_REST_URL,
     token: cfg.UPSTASH_REDIS_REST_TOKEN,
     automaticDeserialization: false,
-    retry: false,
+    // No client-side retries: the call sites apply the seed's rows (origin/retry-policy.ts). `retry: false`
+    // is not that: @upstash/redis 1.x still re-sends once after a network error (attempts 1 = 2 fetches).
+    retry: { retries: 0 },
     signal: () => AbortSignal.timeout(REDIS_TIMEOUT_MS),
   });
   client = { url: cfg.UPSTASH_REDIS_REST_URL, redis };

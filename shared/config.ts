@@ -21,6 +21,21 @@ export const RETRY = {
   externalApi: { retries: 3, delaysMs: [1000, 5000, 15000], jitter: 0.5, perTryTimeoutMs: 30000 },
 } as const satisfies Record<string, RetryPolicy>;
 
+/** A row of the seed's retry table. */
+export type RetryRow = keyof typeof RETRY;
+
+/**
+ * The seed's `row` with its per-try timeout (ms) replaced by `perTryTimeoutMs` when one is given (a slow
+ * local box: origin/env.ts reads it from RETRY_<ROW>_TRY_MS); retries, delays and jitter always stay the
+ * seed's (DESIGN.md §3). Throws RangeError for a timeout that is not a positive integer.
+ */
+export function retryRow(row: RetryRow, perTryTimeoutMs?: number): RetryPolicy {
+  const seed: RetryPolicy = RETRY[row];
+  if (perTryTimeoutMs === undefined) return seed;
+  if (!Number.isInteger(perTryTimeoutMs) || perTryTimeoutMs < 1) throw new RangeError(`per-try timeout of ${row} must be a positive integer (ms), got ${perTryTimeoutMs}`);
+  return { ...seed, perTryTimeoutMs };
+}
+
 export interface BreakerConfig {
   /** Count-based sliding window size (calls). */
   windowSize: number;
