@@ -9,10 +9,18 @@ import { IsolateCache } from "./isolate-cache.ts";
 import type { Metrics } from "./metrics.ts";
 import type { FeatureMode } from "../shared/degradation.ts";
 import { defaultUserEmbedding } from "./cold-start-embedding.ts";
+import { retry } from "../shared/retry.ts";
+import { readRetrying } from "./db-retry.ts";
+import { isolateRetry } from "./retry-policy.ts";
 
 // Tier-4 feature store: user and video features in Redis with TTLs, batch-read with one MGET, misses
 // loaded from Postgres in one query and written back in one pipeline. Redis failures are reported to the
 // caller (they drive degradation level 2) but never fail a read: Postgres is the source of truth.
+// Retries (DESIGN.md §3, rows in origin/retry-policy.ts): each Redis feature read runs under the feature
+// store row (2 retries, 10/50 ms ±10%, 5 ms per try) and counts as one operation of the Redis health
+// (its total time, tries and backoff included); each Postgres read under the DB read row (3 retries,
+// 10/50/200 ms ±20%, 100 ms per try; origin/db-retry.ts). Write-backs and invalidations are best effort
+// and not retried.
 
 export interface VideoFeatures {
   id: string; // numeric string
@@ -105,7 +113,7 @@ export class FeatureStore {
   async cachedVideos(ids: string[]): Promise<Map<string, VideoFeatures>> {
     const values = new Map<string, VideoFeatures>();
     if (!ids.length) return values;
-    const cached = await this.observe(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
+    const cached = await this.redisRead(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
     ids.forEach((id, i) => {
       const s = cached[i];
       if (s) values.set(id, decodeVideo(id, s));
@@ -115,6 +123,16 @@ export class FeatureStore {
 
   private observe<T>(f: () => Promise<T>): Promise<T> {
     return this.health ? this.health.observe(f) : f();
+  }
+
+  /** One Redis feature read under the feature-store row, observed as one operation; rejects when every try failed. */
+  private redisRead<T>(f: () => Promise<T>): Promise<T> {
+    return this.observe(() => retry(() => f(), isolateRetry().featureStore));
+  }
+
+  /** Postgres for reads, under the DB read row (origin/db-retry.ts). */
+  private get pg(): Db {
+    return readRetrying(this.db);
   }
 
   async videos(allIds: string[]): Promise<FeatureReadResult<VideoFeatures>> {
@@ -131,7 +149,7 @@ export class FeatureStore {
     if (this.skipRedis) redisOk = false;
     else if (ids.length > 0) {
       try {
-        cached = await this.observe(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
+        cached = await this.redisRead(() => this.redis.mget<(string | null)[]>(...ids.map(vKey)));
       } catch {
         redisOk = false;
         cached = [];
@@ -151,7 +169,7 @@ export class FeatureStore {
       this.metrics.cache("feature", "miss", missing.length);
     }
     if (missing.length > 0) {
-      const rows = await this.db.query<VideoRow>(
+      const rows = await this.pg.query<VideoRow>(
         `SELECT video_id, author_id, embedding, views, likes, created_at, duration_ms, caption, upload_region
            FROM videos WHERE video_id = ANY($1::bigint[]) AND status = 'active'`,
         [missing],
@@ -173,7 +191,7 @@ export class FeatureStore {
     const batchOnly = this.mode === "batch-only";
     let redisOk = !this.skipRedis;
     if (redisOk) try {
-      const s = await this.observe(() => this.redis.get<string>(uKey(id)));
+      const s = await this.redisRead(() => this.redis.get<string>(uKey(id)));
       if (s) {
         this.metrics.cache("feature", "hit", 1);
         const o = JSON.parse(s);
@@ -194,7 +212,7 @@ export class FeatureStore {
 
   /** Redis-only user read (level 3). */
   async cachedUser(id: string): Promise<UserFeatures | null> {
-    const s = await this.observe(() => this.redis.get<string>(uKey(id)));
+    const s = await this.redisRead(() => this.redis.get<string>(uKey(id)));
     if (!s) return null;
     const o = JSON.parse(s);
     return { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: o.r };
@@ -206,17 +224,18 @@ export class FeatureStore {
    * follows and history from Postgres (the content-based signals of the candidate step).
    */
   private async coldStartUser(id: string): Promise<UserFeatures | null> {
-    const [base, emb] = await Promise.all([this.loadUser(id), defaultUserEmbedding(this.db)]);
+    const [base, emb] = await Promise.all([this.loadUser(id), defaultUserEmbedding(this.pg)]);
     return base ? { ...base, emb } : null;
   }
 
   /** `withRecent` false: no recent-activity query (batch features only), `recent` is empty. */
   private async loadUser(id: string, withRecent = true): Promise<UserFeatures | null> {
+    const pg = this.pg;
     const [users, follows, recent] = await Promise.all([
-      this.db.query<{ embedding: number[]; home_region: Region }>(`SELECT embedding, home_region FROM users WHERE user_id = $1`, [id]),
-      this.db.query<{ followee_id: string }>(`SELECT followee_id FROM follows WHERE follower_id = $1 LIMIT ${MAX_FOLLOWEES}`, [id]),
+      pg.query<{ embedding: number[]; home_region: Region }>(`SELECT embedding, home_region FROM users WHERE user_id = $1`, [id]),
+      pg.query<{ followee_id: string }>(`SELECT followee_id FROM follows WHERE follower_id = $1 LIMIT ${MAX_FOLLOWEES}`, [id]),
       withRecent
-        ? this.db.query<{ video_id: string }>(
+        ? pg.query<{ video_id: string }>(
           `SELECT video_id FROM interactions WHERE user_id = $1 AND video_id IS NOT NULL ORDER BY ts DESC LIMIT ${MAX_RECENT}`,
           [id],
         )
