@@ -1,7 +1,5 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { RETRY } from "../shared/config.ts";
-import { retry } from "../shared/retry.ts";
 import { EventSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
@@ -9,6 +7,7 @@ import { parseUserId, parseVideoId } from "../shared/ids.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { type Db, isPermanentDbError } from "./db.ts";
+import { dbWrite, readRetrying } from "./db-retry.ts";
 import { bumpCounters } from "./live-counters.ts";
 import { assertWritesAllowed } from "./write-guard.ts";
 import { timelineEventsOf } from "./timeline/from-events.ts";
@@ -20,6 +19,10 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 //    live in this region's database; anything else is refused (409), never written here.
 //  - Idempotency: INSERT … ON CONFLICT (user_id, idempotency_key) DO NOTHING (keys are the client's, so
 //    unique per user), so redelivery is harmless.
+//  - Retries (DESIGN.md §3, origin/db-retry.ts): the home-region lookup is a read (DB read row: 3 retries,
+//    10/50/200 ms ±20%, 100 ms per try); the insert and the timeline append are writes (DB write row: 3
+//    retries, 100/500/2000 ms ±30%, 5 s per try), idempotent, so a timed-out try that did commit is harmless.
+//    A permanent SQLSTATE is never retried. The edge waits for all of it (edge/origin-client.ts).
 //  - Durability: DB trouble answers 503, which makes the consumer retry the queue message later; data the
 //    database refuses (a permanent SQLSTATE) answers 422, which the consumer dead-letters with the reason.
 //  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
@@ -27,12 +30,9 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 //    a failed insert, and the redelivery appends what is missing.
 export const OriginEventsBody = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
 
-/** DB writes follow the seed's DB-write policy: 3 retries, 100/500/2000 ms ±30%, 5 s per try. */
-const withDbWriteRetry = <T>(f: (timeoutMs: number) => Promise<T>): Promise<T> =>
-  retry(() => f(RETRY.dbWrite.perTryTimeoutMs), RETRY.dbWrite, { retryable: (e) => !(e instanceof ApiError) && !isPermanentDbError(e) });
-
+/** The user's home region as this region's database records it (null: not a resident), under the DB read row. */
 async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {
-  const rows = await db.query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()], RETRY.dbRead.perTryTimeoutMs * 10);
+  const rows = await readRetrying(db).query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()]);
   return rows[0]?.home_region ?? null;
 }
 
@@ -65,12 +65,12 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
     }
     let inserted: { video_id: string | null; type: string }[];
     try {
-      const home = await withDbWriteRetry(() => homeRegionOf(d.db, uid));
+      const home = await homeRegionOf(d.db, uid);
       if (home !== d.cfg.REGION)
         throw new ApiError(409, "wrong_region", home ? `user lives in ${home}` : `user ${user_id} is not a resident of ${d.cfg.REGION}`, "user_id");
-      inserted = await withDbWriteRetry((t) => d.db.query(insertSql(events.length), params, t));
+      inserted = await dbWrite((t) => d.db.query(insertSql(events.length), params, t));
       const timeline = timelineEventsOf(uid, d.cfg.REGION, events);
-      if (timeline.length) await withDbWriteRetry(() => new PostgresTimelineStore(d.db).append(timeline));
+      if (timeline.length) await dbWrite((t) => new PostgresTimelineStore(d.db, { writeTimeoutMs: t }).append(timeline));
     } catch (e) {
       if (e instanceof ApiError) throw e;
       // The database refused the data itself: a permanent 422 the queue consumer dead-letters with this
