@@ -1,7 +1,7 @@
 import type { Message, MessageBatch } from "@cloudflare/workers-types";
-import { edgeConfig, type EdgeBindings } from "./env.ts";
-import { EventsMessageSchema } from "./events-message.ts";
-import { callOrigin } from "./origin-client.ts";
+import { edgeConfig, type EdgeBindings, type EdgeConfig } from "./env.ts";
+import { EventsMessageSchema, type EventsMessage } from "./events-message.ts";
+import { callOrigin, EVENTS_DELIVERY_RETRY } from "./origin-client.ts";
 import { deliverVideoWrite } from "./video-write-consumer.ts";
 import { isVideoWriteMessage } from "../shared/video-write-contract.ts";
 import { reportOriginError } from "./origin-error-report.ts";
@@ -16,8 +16,28 @@ import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-h
 // (malformed, or its data refused by the origin with a permanent 4xx) is parked in the dead letters with
 // its reason (edge/dead-letters.ts) and acked; so is one whose deliveries ran out
 // (EVENTS_MAX_DELIVERY_ATTEMPTS, default 100 = the queue's max_retries), with its last error.
+// The origin call waits out the origin's own DB retries (edge/origin-client.ts EVENTS_DELIVERY_RETRY) and
+// does not re-call on its 503: that answer comes after those retries (or is level 3's writes_queued), so the
+// queue's delayed redelivery below is the next try.
 export function retryDelaySeconds(attempts: number, maxDelayS = 60): number {
   return Math.max(1, Math.min(maxDelayS, 2 ** Math.min(attempts, 6)));
+}
+
+/** Origin statuses the delivery call re-tries at once: the platform could not reach the origin. */
+const RETRY_AT_ONCE: ReadonlySet<number> = new Set([502, 504]);
+
+/**
+ * POSTs one message's events to its home-region origin (/internal/v1/events) under EVENTS_DELIVERY_RETRY,
+ * with the admin-forced level header `forcedLevel`; resolves with the origin's response (any status but a
+ * 502/504 that outlived the retries), throws OriginUnavailable when the origin was not reached.
+ */
+export function sendEvents(cfg: EdgeConfig, m: EventsMessage, forcedLevel: string): Promise<Response> {
+  return callOrigin(cfg, m.home_region, "/internal/v1/events", {
+    method: "POST",
+    // An admin-forced level travels with the write (level 3: the origin answers 503, the events stay queued).
+    headers: { "content-type": "application/json", "x-request-id": m.request_id, [FORCED_LEVEL_HEADER]: forcedLevel },
+    body: JSON.stringify({ user_id: m.user_id, home_region: m.home_region, events: m.events }),
+  }, EVENTS_DELIVERY_RETRY, RETRY_AT_ONCE);
 }
 
 /** Statuses that mean "not now" rather than "never": retried. Every other 4xx is permanent. */
@@ -38,12 +58,7 @@ async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> 
   let lastError: string;
   const m = parsed.data;
   try {
-    const res = await callOrigin(edgeConfig(env), m.home_region, "/internal/v1/events", {
-      method: "POST",
-      // An admin-forced level travels with the write (level 3: the origin answers 503, the events stay queued).
-      headers: { "content-type": "application/json", "x-request-id": m.request_id, [FORCED_LEVEL_HEADER]: forcedOriginLevel((await getForcedLevels(env.FYP_KV))[m.home_region]) },
-      body: JSON.stringify({ user_id: m.user_id, home_region: m.home_region, events: m.events }),
-    });
+    const res = await sendEvents(edgeConfig(env), m, forcedOriginLevel((await getForcedLevels(env.FYP_KV))[m.home_region]));
     const text = await res.text();
     if (res.ok) return msg.ack();
     // The origin refused the content itself: retrying the same bytes can never succeed.
