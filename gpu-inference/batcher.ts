@@ -1,7 +1,8 @@
 // Dynamic micro-batching: concurrent rank requests are concatenated into one session.run of up to
-// maxBatchRows rows, dispatched when the batch is full or maxWaitMs after its first request arrived, and
-// split back per request. One batch runs at a time: while it runs, the next one fills up, which is what
-// makes batching effective under load without adding latency when idle.
+// maxBatchRows rows, dispatched when the batch is full or maxWaitMs after its first request arrived (0, the
+// default: in the same event-loop turn), and split back per request. One batch runs at a time: while it
+// runs, the next one fills up, which is what makes batching effective under load without adding latency
+// when idle.
 //
 // Admission is bounded by maxQueueRows (rows admitted and not yet answered); beyond that submit() throws
 // OverloadError so the caller can shed load (503 + retry-after) instead of queueing without bound.
