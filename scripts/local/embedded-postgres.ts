@@ -42,6 +42,19 @@ const READY = "database system is ready to accept connections";
 // English server messages: readiness is detected from the log line above.
 const ENV = { ...process.env, LC_MESSAGES: "C" };
 
+/**
+ * A stream watcher: feed it the chunks of a log in order; true once `needle` has appeared, wherever it
+ * falls (inside a chunk full of other lines, e.g. a flood of "starting up" refusals, or across two chunks).
+ */
+export function watchFor(needle: string): (chunk: string) => boolean {
+  let tail = "";
+  return (chunk) => {
+    const seen = tail + chunk;
+    tail = seen.slice(-needle.length);
+    return seen.includes(needle);
+  };
+}
+
 let binDir: string | undefined;
 /** bin/lib/share of the platform's build, copied where the server's user can run it if need be. */
 function binaries(log: (l: string) => void): string {
@@ -118,12 +131,11 @@ export default class EmbeddedPostgres {
         p.kill("SIGKILL");
         rej(new Error(`postgres did not accept connections within ${timeoutMs} ms`));
       }, timeoutMs);
-      let tail = ""; // the ready line may straddle two chunks
+      const ready = watchFor(READY);
       const onData = (c: Buffer) => {
         const s = c.toString();
         o.onLog(s);
-        tail = (tail + s).slice(-2 * READY.length);
-        if (tail.includes(READY)) {
+        if (ready(s)) {
           clearTimeout(timer);
           res();
         }
