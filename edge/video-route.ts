@@ -5,7 +5,7 @@ import { ApiError } from "../shared/errors.ts";
 import { parseVideoId } from "../shared/ids.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, joinInflight } from "./cached-read.ts";
-import { type CacheTier, cacheGet, deletedAt, rememberCopy } from "./edge-cache.ts";
+import { type CacheHit, type CacheTier, cacheGet, deletedAt, rememberCopy } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { HOT_POOL, pooledVideo } from "./hot-pool.ts";
 import { HotKeys } from "./hot-keys.ts";
@@ -53,15 +53,19 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
   const cached = await cacheGet(key, TTL.edgeVideo, now);
   if (cached?.fresh) return send(c, cached.payload.body, cached.payload.status, "HIT", hot, cached.tier);
   const pool = await pooled(c, key, vid, now);
+  const poolPayload = pool ? { status: 200, body: pool.body, headers: { "content-type": "application/json" } } : null;
   if (pool && pool.ageS < HOT_POOL.freshS) {
     // Pushed by the pre-warm: a HIT; this isolate keeps it in memory like any other copy.
-    rememberCopy(key, { status: 200, body: pool.body, headers: { "content-type": "application/json" } }, pool.generatedAt, HOT_POOL.freshS, HOT_POOL.freshS + TTL.edgeVideoStale, now);
+    rememberCopy(key, poolPayload!, pool.generatedAt, HOT_POOL.freshS, HOT_POOL.freshS + TTL.edgeVideoStale, now);
     return send(c, pool.body, 200, "HIT", hot, "pool");
   }
+  // A pooled copy past the push cadence (the pre-warm failed meanwhile) is a stale copy like any other:
+  // served at once while one refresh goes to the origin (when there is no fresher copy in the cache).
+  const known: CacheHit | null = cached ?? (pool && pool.ageS < HOT_POOL.freshS + TTL.edgeVideoStale ? { payload: poolPayload!, ageS: pool.ageS, fresh: false, tier: "pool" } : null);
   if (!hotKeys.takeOriginToken(vid)) {
     // Over this video's origin budget: anything cached beats a 429.
     edgeStats.rateLimited++;
-    if (cached) return send(c, cached.payload.body, cached.payload.status, "STALE", hot, cached.tier);
+    if (known) return send(c, known.payload.body, known.payload.status, "STALE", hot, known.tier);
     // A fetch for this video is already under way: waiting for it costs the origin nothing.
     const pending = joinInflight(key, 3000);
     if (pending) {
@@ -79,7 +83,7 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
         c.env,
         { key, region, path: `/internal/v1/videos/${vid}${hot ? "?hot=1" : ""}`, ttlS: TTL.edgeVideo, staleS: TTL.edgeVideoStale, shared: true, maxWaitMs: 3000, cacheStatuses: [200, 404] },
         c.executionCtx,
-        cached,
+        known,
       );
       return send(c, r.payload.body, r.payload.status, r.result, hot, r.tier);
     } catch (e) {
