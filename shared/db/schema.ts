@@ -78,10 +78,14 @@ export function schemaStatements(): string[] {
     type            text        NOT NULL CHECK (type IN ('view','like','unlike','share','comment','follow','unfollow','skip')),
     watch_ms        integer,
     ts              timestamptz NOT NULL,
-    idempotency_key text        NOT NULL UNIQUE,
+    idempotency_key text        NOT NULL,
     region          text        NOT NULL,
     written_at      timestamptz NOT NULL DEFAULT now()
   )`);
+  // Idempotency keys are the client's, so they are unique per user, not globally: two users may pick the
+  // same key. Databases made before this rule had a global UNIQUE (idempotency_key): migrate them.
+  out.push(`ALTER TABLE interactions DROP CONSTRAINT IF EXISTS interactions_idempotency_key_key`);
+  out.push(`CREATE UNIQUE INDEX IF NOT EXISTS interactions_user_idempotency ON interactions (user_id, idempotency_key)`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_user_ts ON interactions (user_id, ts DESC)`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_video ON interactions (video_id)`);
   out.push(...timelineStatements());
