@@ -52,6 +52,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * Origin vars every local stack sets unless the caller or the environment says otherwise: the seed's 5 ms
+ * per feature-store try (Redis feature reads) assumes Upstash next to the origin; through the local REST
+ * bridge on a shared 2-core box 21–55% of reads failed all 3 tries at 5 ms and none at 50 ms
+ * (bench/retry-tries.ts), which would hold every region at level 2. Retries and backoff stay the seed's;
+ * RETRY_FEATURE_STORE_TRY_MS=5 runs the production value.
+ */
+export const LOCAL_ORIGIN_VARS: Record<string, string> = { RETRY_FEATURE_STORE_TRY_MS: "50" };
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const ports = localPorts(opts.profile);
@@ -144,8 +153,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash[r]}`,
         UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
         INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
-        // Production values (origin/env.ts: RANK_TIMEOUT_MS 40 …) unless the caller or the environment sets them.
-        ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS),
+        // Production values (origin/env.ts: RANK_TIMEOUT_MS 40 …) unless the caller or the environment sets them,
+        // except the feature-store row's per-try timeout: LOCAL_ORIGIN_VARS.
+        ...LOCAL_ORIGIN_VARS, ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS),
       });
     const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
       const out = {} as Record<Region, Managed>;
