@@ -45,15 +45,37 @@ export function processTree(pid: number): number[] {
 /** Summed VmRSS (bytes) of `pid`'s process tree. */
 export const treeRssBytes = (pid: number): number => processTree(pid).reduce((s, p) => s + rssBytes(p), 0);
 
-/** Samples the tree RSS of each named pid every `everyMs` until stopped; reports peak and last (bytes). */
+const comm = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "?";
+  }
+};
+
+/** Summed VmRSS (bytes) of `pid`'s process tree per executable name (node, workerd, …). */
+export function treeRssByName(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of processTree(pid)) out[comm(p)] = (out[comm(p)] ?? 0) + rssBytes(p);
+  return out;
+}
+
+/**
+ * Samples the tree RSS of each named pid every `everyMs` until stopped; reports peak and last (bytes)
+ * for the whole tree ("<name>") and per executable in it ("<name> · workerd", "<name> · node").
+ */
 export function sampleRss(pids: Record<string, number>, everyMs = 1000): { stop(): Record<string, { peak: number; last: number }> } {
   const stats: Record<string, { peak: number; last: number }> = {};
+  const note = (key: string, v: number) => {
+    const s = (stats[key] ??= { peak: 0, last: 0 });
+    s.last = v;
+    s.peak = Math.max(s.peak, v);
+  };
   const take = () => {
     for (const [name, pid] of Object.entries(pids)) {
-      const v = treeRssBytes(pid);
-      const s = (stats[name] ??= { peak: 0, last: 0 });
-      s.last = v;
-      s.peak = Math.max(s.peak, v);
+      const by = treeRssByName(pid);
+      note(name, Object.values(by).reduce((a, b) => a + b, 0));
+      if (Object.keys(by).length > 1) for (const [exe, v] of Object.entries(by)) note(`${name} · ${exe}`, v);
     }
   };
   take();

@@ -28,11 +28,18 @@ export async function constantWorkerScript(): Promise<string> {
   return out.outputFiles[0].text;
 }
 
-/** The constant worker through Miniflare's API on a loopback port; `mf` also answers dispatchFetch. */
-export async function miniflareFloor(script?: string): Promise<Floor & { mf: Miniflare }> {
-  const mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: script ?? (await constantWorkerScript()), compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: await freePort() }));
+/**
+ * The constant worker through Miniflare's API on a loopback port; `mf` also answers dispatchFetch. With
+ * `assetsFront`, it sits behind the same static-assets router as the edge (wrangler.toml [assets]:
+ * ./public, run_worker_first /v1/*) and is asked at /v1/floor: the edge's own front, minus the edge.
+ */
+export async function miniflareFloor(opts: { script?: string; assetsFront?: boolean } = {}): Promise<Floor & { mf: Miniflare }> {
+  const assets = opts.assetsFront
+    ? { assets: { directory: join(ROOT, "public"), routerConfig: { has_user_worker: true, static_routing: { asset_worker: [], user_worker: ["/v1/*"] } }, assetConfig: { compatibility_date: COMPAT_DATE } } }
+    : {};
+  const mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: opts.script ?? (await constantWorkerScript()), compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: await freePort(), ...assets }));
   const url = String(await mf.ready);
-  return { url, mf, stop: () => mf.dispose() };
+  return { url: opts.assetsFront ? `${url}v1/floor` : url, mf, stop: () => mf.dispose() };
 }
 
 /** The constant worker under `wrangler dev`, started by `sup` on `port` (log in `logDir`). */

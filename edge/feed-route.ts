@@ -6,6 +6,7 @@ import type { Region } from "../shared/regions.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, type ReadResult } from "./cached-read.ts";
 import { pagesAhead } from "./chain-cache.ts";
+import { feedJson, parseFeedPayload } from "./feed-body.ts";
 import type { CachedPayload } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
@@ -28,7 +29,8 @@ function respond(c: Context<EdgeEnv>, feed: FeedResponse, cache: CacheResult, or
   c.header("x-degradation-level", String(feed.degradation_level));
   c.header("server-timing", [`edge;dur=${edgeMs.toFixed(1)}`, originTiming].filter(Boolean).join(", "));
   c.header("cache-control", "private, no-store");
-  return c.json(feed);
+  c.header("content-type", "application/json");
+  return c.body(feedJson(feed));
 }
 
 /** Internal query parameters the origin may name in an error → what the client actually sent. */
@@ -92,7 +94,7 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
       continue; // next healthy region (level 4 failover for reads)
     }
     if (r.payload.status >= 400) throw relayedError(r.payload);
-    const feed = JSON.parse(r.payload.body) as FeedResponse;
+    const feed = parseFeedPayload(r.payload);
     if (r.result === "HIT") feed.source = "edge-cache";
     else if (r.result === "STALE") feed.source = "stale";
     if (region !== preferred) feed.degradation_level = Math.max(feed.degradation_level, 4);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CHAIN_WINDOW, pagesAhead, splitWindow } from "../../edge/chain-cache.ts";
+import { feedJson, parseFeedPayload } from "../../edge/feed-body.ts";
 import { HOT_POOL, poolShards, shardOf } from "../../edge/hot-pool.ts";
 import { IsolateCache } from "../../edge/isolate-cache.ts";
 import type { FeedResponse } from "../../shared/contract.ts";
@@ -82,5 +83,24 @@ describe("hot pool shards", () => {
     for (const s of shards) expect(Object.keys(s.videos).length).toBeGreaterThan(6000 / HOT_POOL.shards / 2);
     expect(shards[shardOf("v77")].videos.v77).toBe('{"video_id":"v77"}');
     expect(shards.every((s) => s.generated_at === 123)).toBe(true);
+  });
+});
+
+describe("feed bodies on the hit path", () => {
+  it("serialises exactly like JSON.stringify after the edge's changes, without touching the cached page", () => {
+    const p = { status: 200, body: JSON.stringify(page(["v1", "v2"], "c1")), headers: {} };
+    const a = parseFeedPayload(p);
+    a.source = "edge-cache";
+    a.degradation_level = 4;
+    a.limited = true;
+    expect(feedJson(a)).toBe(JSON.stringify(a));
+    // The cached page is unchanged: the next hit starts from the origin's values again.
+    const b = parseFeedPayload(p);
+    expect(b).toMatchObject({ source: "origin", degradation_level: 0, limited: false });
+    expect(b.items).toBe(a.items); // parsed once per payload
+    expect(feedJson(b)).toBe(p.body);
+    // A feed not from a cached payload (a fallback) is plain JSON.stringify.
+    const other = page(["v9"], null);
+    expect(feedJson(other)).toBe(JSON.stringify(other));
   });
 });
