@@ -6,7 +6,7 @@
 //
 // Same answers as the Hono route (gpu-inference/rank-handler.ts does the work for both): 401 without the
 // secret when required, 413 payload_too_large past maxBodyBytes whether the body is sized or chunked
-// (the connection is closed after it), 400 for invalid JSON, `connection: close` while draining,
+// (answered once the client has sent it all), 400 for invalid JSON, `connection: close` while draining,
 // fyp_rank_requests_total / fyp_rank_latency_ms for every answer, 500 internal for anything unexpected.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
@@ -46,39 +46,48 @@ function send(d: AppDeps, res: ServerResponse, reply: RankReply, t0: number, clo
   d.metrics.observeRequest(reply.status, performance.now() - t0);
 }
 
-/** The body as text, or "too-large" once it passes `max` bytes (reading stops). */
+/**
+ * The body as text, or "too-large" once it passes `max` bytes. Past the cap the rest is read and
+ * discarded (not kept), and the answer waits for its end: answering and closing mid-upload would cut the
+ * client off while it is still sending (EPIPE), where it should read a 413.
+ */
 function readBody(req: IncomingMessage, max: number): Promise<string | "too-large"> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
+    req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        req.off("data", onData);
-        req.resume(); // discard the rest; the connection closes after the 413
-        resolve("too-large");
-      } else chunks.push(c);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks, size).toString("utf8")));
+      if (size <= max) chunks.push(c);
+      else chunks.length = 0;
+    });
+    req.once("end", () => resolve(size > max ? "too-large" : Buffer.concat(chunks, size).toString("utf8")));
     req.once("error", reject);
   });
 }
+
+/** Reads and discards the rest of a request body. */
+const drain = (req: IncomingMessage) =>
+  new Promise<void>((resolve) => {
+    req.once("end", resolve);
+    req.once("error", () => resolve());
+    req.once("close", resolve);
+    req.resume();
+  });
 
 async function serveRank(d: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t0 = performance.now();
   try {
     if (d.config.requireSecret && !timingSafeEqualStr(String(req.headers["x-internal-secret"] ?? ""), d.config.internalSecret)) {
-      req.resume();
+      await drain(req);
       return send(d, res, errorReply(401, "unauthorized", "missing or wrong x-internal-secret", "x-internal-secret"), t0);
     }
     const tooLarge = () => errorReply(413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`);
     if (Number(req.headers["content-length"] ?? 0) > d.config.maxBodyBytes) {
-      req.resume();
-      return send(d, res, tooLarge(), t0, true);
+      await drain(req);
+      return send(d, res, tooLarge(), t0);
     }
     const text = await readBody(req, d.config.maxBodyBytes);
-    if (text === "too-large") return send(d, res, tooLarge(), t0, true);
+    if (text === "too-large") return send(d, res, tooLarge(), t0);
     send(d, res, await handleRank(d, async () => JSON.parse(text)), t0);
   } catch (e) {
     console.error(`[rank] unhandled: ${e instanceof Error ? e.message : String(e)}`);

@@ -4,7 +4,7 @@
 //    `limit` across the cached lists of the authors they follow; the authors not cached are read in ONE
 //    query (a LATERAL index scan per author, newest FOLLOWING_PER_AUTHOR each);
 //  - explore pools (EXPLORE_POOL_TTL_MS): EXPLORE_POOLS uniform samples of the catalogue per region, each
-//    drawn with TABLESAMPLE … REPEATABLE(pool) (block sampling: ~3× the rows read, never a scan); a chain's
+//    drawn with TABLESAMPLE … REPEATABLE(pool) (block sampling: ~1.5× the pool's rows read, never a scan); a chain's
 //    explore sample is a seeded pick from pool (seed mod EXPLORE_POOLS). Same seed → same pool → same
 //    sample, in every isolate, while the table is unchanged: what lets a page recomputed without Redis
 //    (level 2) draw the chain's explore sample again.
@@ -113,7 +113,7 @@ export async function exploreSample(db: Db, region: Region, limit: number, seed:
       `SELECT video_id FROM videos
          TABLESAMPLE SYSTEM (least(100, 100.0 * $1 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'videos'::regclass)))) REPEATABLE ($3)
         WHERE status = 'active' ORDER BY md5(video_id::text || $3::text) LIMIT $2`,
-      [size * 3, size, pool],
+      [Math.ceil(size * 1.5), size, pool],
     );
     ids = rows.map((r) => String(r.video_id));
     explorePools.set(key, ids);

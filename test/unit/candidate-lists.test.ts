@@ -80,7 +80,7 @@ describe("explore samples", () => {
     const { db, queries } = memoryDb();
     for (let k = 0; k < 5; k++) await exploreSample(db, "us", 20, 3 + k * EXPLORE_POOLS);
     expect(queries).toHaveLength(1);
-    expect(queries[0].params).toEqual([180, 60, 3]); // ~3× the pool's rows sampled, pool of 3 × limit, REPEATABLE(pool)
+    expect(queries[0].params).toEqual([90, 60, 3]); // ~1.5× the pool's rows sampled, pool of 3 × limit, REPEATABLE(pool)
     await exploreSample(db, "us", 20, 4);
     expect(queries).toHaveLength(2);
   });
