@@ -84,10 +84,14 @@ function listTable(table: HTMLTableElement, head: string[], rows: string[][], em
   }));
 }
 
-// "detected 12:00:10 · removed 12:00:40 · 10% 12:03:10 · resolved 12:08:10": the procedure's steps.
+// "detected 12:00:10 · removed 12:00:40 · 10% 12:03:10 · resolved 12:08:10": the procedure's steps, and
+// the request errors that restarted the 10% ramp's error-free timer.
 function incidentSteps(i: Record<string, unknown>): string {
   const steps: Array<[string, unknown]> = [["detected", i.detected_at], ["removed", i.removed_at], ["10%", i.recovering_at], ["resolved", i.resolved_at]];
-  return steps.filter(([, t]) => typeof t === "number").map(([k, t]) => `${k} ${when(t)}`).join(" · ");
+  const text = steps.filter(([, t]) => typeof t === "number").map(([k, t]) => `${k} ${when(t)}`);
+  const errors = typeof i.request_errors === "number" ? i.request_errors : 0;
+  if (errors > 0) text.push(`${errors} request error${errors === 1 ? "" : "s"} at 10%`);
+  return text.join(" · ");
 }
 
 // "region_down delivered (1 try) · region_recovered pending": each page sent for the incident.
@@ -103,10 +107,9 @@ function incidentAlerts(i: Record<string, unknown>): string {
 
 export function renderIncidents(table: HTMLTableElement, v: StatusView): void {
   const rows = [...v.incidents].reverse().slice(0, 30).map((i) => [
-    String(i.title ?? i.region ?? "?"), String(i.region ?? "?"), String(i.status ?? "?"), incidentSteps(i), incidentAlerts(i),
-    String(i.request_errors ?? 0), String(i.last_error ?? ""),
+    String(i.title ?? `Region ${String(i.region ?? "?")}`), String(i.status ?? "?"), incidentSteps(i), incidentAlerts(i), String(i.last_error ?? ""),
   ]);
-  listTable(table, ["incident", "region", "status", "steps", "alerts", "request errors", "last error"], rows, v.healthError ? `region health unavailable: ${v.healthError}` : "no incidents");
+  listTable(table, ["incident", "status", "steps", "alerts", "last error"], rows, v.healthError ? `region health unavailable: ${v.healthError}` : "no incidents");
 }
 
 export function renderHealthEvents(table: HTMLTableElement, v: StatusView): void {

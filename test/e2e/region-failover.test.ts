@@ -2,6 +2,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { FeedResponseSchema } from "../../shared/contract.ts";
 import type { Incident } from "../../edge/incident.ts";
 import type { ReceivedAlert } from "./support/alert-receiver.ts";
+import { launchBrowser, newPage, screenshot } from "./support/browser.ts";
 import { fault } from "./support/faults.ts";
 import { waitFor } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
@@ -95,6 +96,25 @@ describe("region failover", () => {
       return i && i.alerts.every((a) => a.outcome === "delivered") && i.alerts.length === 2 ? i.alerts : null;
     }, 10_000, "both alerts recorded as delivered");
     expect(alerts.map((a) => a.type)).toEqual(["region_down", "region_recovered"]);
+  });
+
+  it("the ops page lists the incident: title, status, steps, alert deliveries", async () => {
+    const inc = (await snapshot()).incidents.filter((i) => i.region === "eu").at(-1);
+    expect(inc?.status).toBe("resolved");
+    const browser = await launchBrowser();
+    try {
+      const page = await newPage(browser);
+      await page.goto(`${stack.edgeUrl}/ops`, { waitUntil: "domcontentloaded" });
+      const title = inc!.title;
+      await page.waitForFunction((t) => document.getElementById("incidents")?.textContent?.includes(t), title, { timeout: 15_000 });
+      const row = await page.$$eval("#incidents tr", (rows, t) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent ?? "")).find((c) => c[0] === t), title);
+      expect(row?.[1]).toBe("resolved");
+      expect(row?.[2]).toMatch(/^detected .+ · removed .+ · 10% .+ · resolved .+$/);
+      expect(row?.[3]).toBe("region_down delivered (2 tries) · region_recovered delivered (1 try)");
+      await screenshot(page, "ops-incident", { fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it("probes on a fixed grid: every round is stamped with a slot of the probe interval", async () => {
