@@ -55,9 +55,10 @@ export interface Stack {
 /**
  * Origin vars every local stack sets unless the caller or the environment says otherwise: the seed's 5 ms
  * per feature-store try (Redis feature reads) assumes Upstash next to the origin; through the local REST
- * bridge on a shared 2-core box 21–55% of reads failed all 3 tries at 5 ms and none at 50 ms
- * (bench/retry-tries.ts), which would hold every region at level 2. Retries and backoff stay the seed's;
- * RETRY_FEATURE_STORE_TRY_MS=5 runs the production value.
+ * bridge on a shared 2-core box 21–55% of reads failed all 3 tries at 5 ms and none at 50 ms from Node
+ * (bench/retry-tries.ts); on the stack (bench/retry-stack.ts) the origins' Redis error rate was 3–6% with
+ * level-2 flickers at 5 ms, 0% at 50 ms. Retries and backoff stay the seed's; RETRY_FEATURE_STORE_TRY_MS=5
+ * runs the production value.
  */
 export const LOCAL_ORIGIN_VARS: Record<string, string> = { RETRY_FEATURE_STORE_TRY_MS: "50" };
 
