@@ -73,8 +73,9 @@ app.post("/internal/v1/counters/flush", async (c) => {
 });
 
 app.get("/metrics", (c) => {
-  const m = metricsFor(originConfig(c.env).REGION);
-  const sig = originSignals();
+  const cfg = originConfig(c.env);
+  const m = metricsFor(cfg.REGION);
+  const sig = originSignals(cfg.LEVEL_WINDOW_MS, cfg.LEVEL_DB_P99_MS);
   m.breakerState("ranking", breakerStateGauge(sig.breaker.state));
   m.degradationLevel(sig.level().level);
   return c.text(m.render(), 200, { "content-type": "text/plain; version=0.0.4" });

@@ -53,7 +53,7 @@ export function requestDeps(c: Context<AppEnv>): RequestDeps {
   const have = c.get("deps");
   if (have) return have;
   const cfg = originConfig(c.env);
-  const signals = originSignals();
+  const signals = originSignals(cfg.LEVEL_WINDOW_MS, cfg.LEVEL_DB_P99_MS);
   const d = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
     waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})) };
   c.set("deps", d);

@@ -18,8 +18,14 @@ export interface OriginBindings {
   FORCED_LEVEL?: string;
   /** Per-try timeout of ranking calls (ms); default = the seed's ML inference policy (40 ms). */
   RANK_TIMEOUT_MS?: string;
+  /** Span of the latency windows behind the ML and database levels (ms); default 60 s (origin/dependency-health.ts). */
+  LEVEL_WINDOW_MS?: string;
   /** Period of this region's replication heartbeat (ms); lag allows one period between beats. */
   REPLICATION_HEARTBEAT_MS?: string;
+  /** Database p99 (ms) above which the origin goes to level 3; default the seed's 100 ms. Only the shared
+   * e2e stack raises it (a 2-core box running ~10 processes is over 100 ms at p99 from the start); the
+   * production-values e2e (test/e2e/production-levels.test.ts) runs its origin at the default. */
+  LEVEL_DB_P99_MS?: string;
   /** Per-try timeout of Redis feature reads (ms, ≤ 150: the Redis client's own cut, origin/redis.ts); default
    * the seed's feature-store row (5 ms). For slow local boxes only (the local stack sets 50: README). */
   RETRY_FEATURE_STORE_TRY_MS?: string;
@@ -39,6 +45,8 @@ const OriginConfigSchema = z.object({
   CURSOR_SECRET: z.string().optional(),
   MEDIA_BASE_URL: z.string().default("https://media.fyp-edge.example"),
   RANK_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).optional(),
+  LEVEL_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).optional(),
+  LEVEL_DB_P99_MS: z.coerce.number().int().min(1).max(60_000).optional(),
   REPLICATION_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   RETRY_FEATURE_STORE_TRY_MS: z.coerce.number().int().min(1).max(150).optional(),
   RETRY_DB_READ_TRY_MS: z.coerce.number().int().min(1).max(500).optional(),

@@ -1,6 +1,6 @@
 import { CircuitBreaker, RANKING_BREAKER_DEFAULTS, breakerStateGauge } from "../shared/circuit-breaker.ts";
 import type { Clock } from "../shared/clock.ts";
-import { computeLevel } from "../shared/degradation.ts";
+import { computeLevel, DEGRADATION_THRESHOLDS, type DegradationThresholds } from "../shared/degradation.ts";
 import { DependencyHealth } from "./dependency-health.ts";
 import type { OriginForcedLevel } from "../shared/forced-level-header.ts";
 
@@ -31,16 +31,22 @@ export class OriginSignals {
   readonly breaker: CircuitBreaker;
   forcedLevel: 0 | 1 | 2 | 3 | null = null;
 
-  /** `clock`: time of the latency windows and probe cadence (tests pass a FakeClock); default the system's. */
-  constructor(breaker = new CircuitBreaker({ ...RANKING_BREAKER_DEFAULTS, name: "ranking" }), opts: { clock?: Clock } = {}) {
+  /** `clock`: time of the latency windows and probe cadence (tests pass a FakeClock); default the system's.
+   * `windowMs`: span of the latency windows (default DEPENDENCY_WINDOW_MS, 60 s). */
+  constructor(breaker = new CircuitBreaker({ ...RANKING_BREAKER_DEFAULTS, name: "ranking" }), opts: { clock?: Clock; windowMs?: number } = {}) {
     this.breaker = breaker;
-    this.db = new DependencyHealth("postgres", { clock: opts.clock });
-    this.redis = new DependencyHealth("redis", { clock: opts.clock });
-    this.ml = new DependencyHealth("ranking", { downAfterFailures: Number.MAX_SAFE_INTEGER, clock: opts.clock });
+    const common = { clock: opts.clock, windowMs: opts.windowMs };
+    this.db = new DependencyHealth("postgres", common);
+    this.redis = new DependencyHealth("redis", common);
+    this.ml = new DependencyHealth("ranking", { ...common, downAfterFailures: Number.MAX_SAFE_INTEGER });
   }
 
   /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
    * isolate's own setting. */
+  /** Thresholds of the automatic levels; the seed's (shared/degradation.ts) unless the origin's config
+   * overrides one (LEVEL_DB_P99_MS). */
+  thresholds: DegradationThresholds = DEGRADATION_THRESHOLDS;
+
   level(forced: OriginForcedLevel | undefined = undefined): LevelReport {
     const forcedLevel = forced === undefined ? this.forcedLevel : forced;
     const db = this.db.view();
@@ -51,7 +57,7 @@ export class OriginSignals {
       featureStoreAvailable: redis.available, featureStoreErrorRate: redis.errorRate, featureStoreSamples: redis.samples,
       dbAvailable: db.available, dbP99Ms: db.p99Ms, dbSamples: db.samples,
       forcedLevel,
-    });
+    }, this.thresholds);
     const clamp = (l: number) => Math.min(3, l) as 0 | 1 | 2 | 3;
     const detail = [db.lastError && !db.available ? `postgres: ${db.lastError}` : "", redis.lastError && !redis.available ? `redis: ${redis.lastError}` : ""].filter(Boolean);
     return { level: clamp(d.level), computed: clamp(d.automaticLevel), forced: forcedLevel, reasons: [...d.reasons, ...detail] };
@@ -71,5 +77,12 @@ export class OriginSignals {
 }
 
 let signals: OriginSignals | null = null;
-/** One set of signals per isolate (module scope survives across requests in an isolate). */
-export const originSignals = () => (signals ??= new OriginSignals());
+/** One set of signals per isolate (module scope survives across requests in an isolate). `windowMs`
+ * (the origin's LEVEL_WINDOW_MS; unset = 60 s) sizes the latency windows when the first call creates them. */
+export function originSignals(windowMs?: number, dbP99Ms?: number): OriginSignals {
+  if (!signals) {
+    signals = new OriginSignals(undefined, { windowMs });
+    if (dbP99Ms !== undefined) signals.thresholds = Object.freeze({ ...DEGRADATION_THRESHOLDS, dbP99Ms });
+  }
+  return signals;
+}

@@ -42,7 +42,7 @@ function launch(l: WorkerLaunch, name: string, configArgs: string[], port: numbe
 }
 
 /** Origin vars a stack takes from the environment when set; unset = the worker's production default. */
-export const ORIGIN_ENV_VARS = ["RANK_TIMEOUT_MS", "REPLICATION_HEARTBEAT_MS", "RETRY_FEATURE_STORE_TRY_MS", "RETRY_DB_READ_TRY_MS"] as const;
+export const ORIGIN_ENV_VARS = ["RANK_TIMEOUT_MS", "LEVEL_WINDOW_MS", "LEVEL_DB_P99_MS", "REPLICATION_HEARTBEAT_MS", "RETRY_FEATURE_STORE_TRY_MS", "RETRY_DB_READ_TRY_MS"] as const;
 /** Edge vars likewise: RegionHealth timings (probe cadence …) and the events queue's retry bounds. */
 export const EDGE_ENV_VARS = [...Object.values(TIMING_ENV_VARS), "EVENTS_MAX_RETRY_DELAY_S", "EVENTS_MAX_DELIVERY_ATTEMPTS"] as const;
 
