@@ -9,8 +9,9 @@ import type { CachedPayload } from "./edge-cache.ts";
 //
 // The contract holds: the pages are consecutive slices of one chain, so no video repeats across them
 // (the origin's rule); each carries its own `next_cursor`, which the origin accepts when the edge copy has
-// expired. The origin sends pages ahead only at degradation level 0, and a page served from this store
-// carries the level of the page it came with (the edge still raises it to 4/5 from its own routing).
+// expired. The origin sends pages ahead only at degradation levels 0–1 (from a chain stored in Redis), and
+// a page served from this store carries the level of the page it came with (the edge still raises it to
+// 4/5 from its own routing); level-3 (limited) pages always come from the origin.
 
 /** Items the edge asks ahead for in total, and the most pages ahead (origin/feed-service.ts caps it too). */
 export const CHAIN_WINDOW = { items: 100, maxPagesAhead: 9 } as const;

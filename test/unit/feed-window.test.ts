@@ -39,16 +39,19 @@ describe("feed pipeline: pages ahead", () => {
     expect(pages.slice(0, -1).every((p) => p.next_cursor)).toBe(true);
   });
 
-  it("sends nothing ahead with a fallback chain served at level 0 (ranking failed for this request)", async () => {
+  it("a fallback chain at level 0 (ranking failed for this request) is windowed like any stored chain", async () => {
     const w = memoryWorld();
     w.users.set("42", user("42"));
     w.down.ranking = true;
-    const win = await buildFeed(memoryContext(w, 0), { userId: "42", count: 10, ahead: 9 }, render);
+    const win = await buildFeed(memoryContext(w, 0), { userId: "42", count: 10, ahead: 3 }, render);
     expect(win.source).not.toBe("origin");
-    expect(win.ahead).toBeUndefined();
+    expect(win.ahead).toHaveLength(3);
+    const ids = [win, ...win.ahead!].flatMap((p) => p.items.map((i) => i.video_id));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(win.ahead!.every((p) => p.source === win.source && p.degradation_level === 0)).toBe(true);
   });
 
-  it("sends nothing ahead at levels 1–3 (their pages go back to the origin, which reports its level then)", async () => {
+  it("at level 1 sends pages ahead of the cached recommendations (labelled level 1); none at levels 2–3", async () => {
     for (const level of [1, 2, 3] as const) {
       const w = memoryWorld();
       w.users.set("42", user("42"));
@@ -56,7 +59,8 @@ describe("feed pipeline: pages ahead", () => {
       w.lastChain.set("42", "c0");
       const req: FeedRequest = { userId: "42", count: 10, ahead: 9 };
       const win = await buildFeed(memoryContext(w, level), req, render);
-      expect(win.ahead, `level ${level}`).toBeUndefined();
+      if (level === 1) expect(win.ahead?.map((p) => p.degradation_level)).toEqual([1, 1, 1, 1, 1]); // 60 items: 6 pages
+      else expect(win.ahead, `level ${level}`).toBeUndefined();
       expect(win.degradation_level).toBe(level);
     }
   });
