@@ -116,6 +116,8 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
     return tokens.get(u.id)!;
   };
   const cursors = new Map<string, string>();
+  // How the page a cursor came from was served (x-cache, level, source): explains continuation misses.
+  const cursorFrom = new Map<string, string>();
   // The stream is drawn up front (deterministic), then played by `concurrency` workers in order.
   type Req = { kind: "feed"; user: { id: string; region: Region } | null; region: Region } | { kind: "video"; id: string };
   const stream: Req[] = [];
@@ -143,6 +145,7 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
       const t0 = performance.now();
       let res: Response;
       let cacheKey: string;
+      let usedCursor: string | undefined;
       if (req.kind === "video") {
         cacheKey = `v/${req.id}`;
         res = await fetch(`${o.edgeUrl}/v1/videos/${req.id}`);
@@ -150,13 +153,17 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
       } else {
         const key = req.user?.id ?? `anon-${req.region}`;
         const cursor = req.user && cont() < 0.6 ? cursors.get(key) : undefined;
+        usedCursor = cursor;
         const qs = `count=10&region=${req.region}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
         cacheKey = `f/${key}/${cursor ?? "first"}`;
         res = await fetch(`${o.edgeUrl}/v1/feed?${qs}`, { headers: req.user ? { authorization: `Bearer ${await token(req.user)}` } : {} });
         const body = (await res.json().catch(() => null)) as { next_cursor?: string | null } | null;
         if (req.user) {
-          if (body?.next_cursor) cursors.set(key, body.next_cursor);
-          else cursors.delete(key);
+          if (body?.next_cursor) {
+            cursors.set(key, body.next_cursor);
+            const b = body as { degradation_level?: number; source?: string };
+            cursorFrom.set(body.next_cursor, `${cursor ? "a continuation" : "a first"} page, ${res.headers.get("x-cache")}, level ${b.degradation_level}, ${b.source}`);
+          } else cursors.delete(key);
         }
       }
       const seenBefore = seen.has(cacheKey);
@@ -174,7 +181,7 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
         const cause = req.kind === "video" ? (seenBefore ? "video read again after its copy expired" : "video never read before, not in the pushed pool")
           : !req.user ? "anonymous page expired"
           : first ? (seenBefore ? "first page again after its 15 s TTL (a new ranking)" : "first page of a user never seen before")
-          : "continuation page past the chain window or expired";
+          : `continuation page (cursor from ${cursorFrom.get(usedCursor ?? "") ?? "?"})`;
         missCauses[cause] = (missCauses[cause] ?? 0) + 1;
       }
       const tier = res.headers.get("x-cache-tier");

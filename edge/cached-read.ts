@@ -1,7 +1,7 @@
 import type { Region } from "../shared/regions.ts";
 import { splitWindow } from "./chain-cache.ts";
 import { Coalescer } from "./coalescer.ts";
-import { type CacheHit, cacheGet, cachePut, type CachedPayload, type CacheTier } from "./edge-cache.ts";
+import { type CacheHit, cacheGet, cachePut, type CachedPayload, type CacheTier, memoryGet } from "./edge-cache.ts";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { callOrigin, OriginUnavailable, relayedHeaders } from "./origin-client.ts";
 import type { CacheResult } from "./stats.ts";
@@ -84,6 +84,11 @@ export async function cachedRead(env: EdgeBindings, spec: ReadSpec, ctx: WaitUnt
     ctx.waitUntil(local.run(spec.key, () => fetchAndStore(env, spec, ctx), spec.maxWaitMs).catch(() => {}));
     return { payload: hit.payload, result: "STALE", tier: hit.tier };
   }
+  // The lookup awaited the Cache API: a fetch of this key may have finished meanwhile. Its page is in this
+  // isolate's memory before its in-flight entry goes (fetchAndStore), so look there before leading a new
+  // fetch — else a burst whose lookups straddle the first fetch's end would fetch again.
+  const late = memoryGet(spec.key);
+  if (late?.fresh) return { payload: late.payload, result: "HIT", tier: late.tier };
   const r = await local.run(spec.key, () => fetchAndStore(env, spec, ctx), spec.maxWaitMs);
   return { payload: r.value, result: r.coalesced ? "COALESCED" : "MISS", tier: "origin" };
 }

@@ -66,6 +66,12 @@ const hitOf = (e: MemoryEntry, now: number, tier: CacheTier): CacheHit => {
   return { payload: e.payload, ageS, fresh: ageS < e.ttlS, tier };
 };
 
+/** The memory tier's entry for `key` (no Cache API lookup); null when this isolate holds none. */
+export function memoryGet(key: string, now = Date.now()): CacheHit | null {
+  const m = memory.get(key, now);
+  return m ? hitOf(m, now, "memory") : null;
+}
+
 /**
  * The entry for `key`; null when neither tier holds it. Fresh while younger than the ttl it was stored
  * with (`ttlS` is used for entries stored without one).

@@ -9,7 +9,7 @@ import { KV } from "./kv-keys.ts";
 
 export const HOT_POOL = {
   /** Hottest videos per region pushed (origin /internal/v1/hot-videos, regional trending order). */
-  perRegion: 2000,
+  perRegion: 4000,
   /** KV values the pool is spread over (each well under KV's 25 MiB value limit). */
   shards: 16,
   /** How long an isolate keeps a shard it read (ms). */
