@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
@@ -29,13 +29,38 @@ const config = resolve(values.config);
 const persist = resolve(values["persist-to"]);
 const vars = Object.fromEntries((values.var ?? []).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)]));
 
+/** Newest modification time (ms) of the files under `paths` (directories walked; missing paths skipped). */
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  const walk = (p: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  paths.forEach(walk);
+  return newest;
+}
+
+/** `wrangler deploy --dry-run --outdir`: the exact bundle `wrangler deploy` would upload. */
+function bundleWorker(outdir: string): void {
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const build = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "-c", config, ...(values.env ? ["--env", values.env] : [])], {
+    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+  });
+  if (build.status !== 0) throw new Error(`bundling ${config} failed (exit ${build.status})`);
+}
+
+// A restart (the fault tests stop and start origins) reuses the bundle while no source changed since.
 const outdir = join(persist, "bundle");
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-const build = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "-c", config, ...(values.env ? ["--env", values.env] : [])], {
-  cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-});
-if (build.status !== 0) throw new Error(`bundling ${config} failed (exit ${build.status})`);
+const bundle = join(outdir, "index.js");
+const sources = [config, join(ROOT, "package-lock.json"), ...["edge", "origin", "shared"].map((d) => join(ROOT, d))];
+if (!(existsSync(bundle) && statSync(bundle).mtimeMs > newestMtime(sources))) bundleWorker(outdir);
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(config, values.env);
 const name = unstable_readConfig({ config, env: values.env }).name;
