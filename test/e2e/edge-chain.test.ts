@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from "vitest";
 import { mintSessionToken } from "../../shared/auth.ts";
 import { FeedResponseSchema, TrendingResponseSchema } from "../../shared/contract.ts";
 import { counter } from "./support/metrics.ts";
-import { residentUser } from "./support/pg.ts";
+import { residentUser, waitFor } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
 
 // Issue 13, beyond a key cache, against the real stack: the origin sends a ranked chain's next pages with
@@ -15,6 +15,14 @@ const admin = { authorization: `Bearer ${stack.secrets.ADMIN_TOKEN}` };
 describe("edge chain cache and hot-video push", () => {
   it("continuation pages of a chain are HITs from the window the origin sent, and never repeat a video", async () => {
     await waitForFullWeight(stack.edgeUrl);
+    // A loaded fresh stack may answer the first reads from a fallback (or another region): wait until the
+    // us origin serves another user's personal page at level 0 (each count a fresh edge key).
+    const other = { authorization: `Bearer ${await mintSessionToken(stack.secrets.SESSION_SECRET, await residentUser(stack.pgPort, "us", 72), "us")}` };
+    let probe = 11;
+    await waitFor(async () => {
+      const b = FeedResponseSchema.parse(await (await fetch(`${stack.edgeUrl}/v1/feed?count=${++probe}&region=us`, { headers: other })).json());
+      return b.region === "us" && b.degradation_level === 0;
+    }, 30_000, "a level-0 personal us feed");
     const user = await residentUser(stack.pgPort, "us", 71);
     const headers = { authorization: `Bearer ${await mintSessionToken(stack.secrets.SESSION_SECRET, user, "us")}` };
     const feedCount = () => counter(`${stack.originUrl.us}/metrics`, "fyp_origin_requests_total", { route: "feed" });
