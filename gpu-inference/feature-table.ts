@@ -47,7 +47,7 @@ export interface VideoFeatureRow {
 }
 
 export interface UpsertResult {
-  /** Rows inserted, updated, deactivated or re-activated. */
+  /** Rows inserted, updated, deactivated or re-activated (a row re-read with the same values is not a change). */
   changed: number;
   /** Rows refused (bad id or embedding); existing rows for them are left as they were. */
   rejected: number;
@@ -158,17 +158,18 @@ export class FeatureTable {
         rejected++;
         continue;
       }
-      if (row < 0) {
-        if (this.used === this.cap) this.grow();
-        row = this.used++;
-        this.index.set(lo, hi, row);
-      } else if (this.active(row)) this.deactivate(row); // take the old embedding out of the mean
       let a = this.authors.get(alo, ahi);
       if (a < 0) {
         a = this.authorCount++;
         this.authors.set(alo, ahi, a);
         this.authorNames.push(r.author);
       }
+      if (row >= 0 && this.same(row, r, a)) continue; // re-read unchanged (a refresh's overlap window)
+      if (row < 0) {
+        if (this.used === this.cap) this.grow();
+        row = this.used++;
+        this.index.set(lo, hi, row);
+      } else if (this.active(row)) this.deactivate(row); // take the old embedding out of the mean
       const o = row * ROW;
       for (let d = 0; d < EMBEDDING_DIM; d++) {
         this.f[o + d] = r.embedding[d];
@@ -187,6 +188,17 @@ export class FeatureTable {
       for (let d = 0; d < EMBEDDING_DIM; d++) this.cold[d] = this.live ? this.sum[d] / this.live : 0;
     }
     return { changed, rejected };
+  }
+
+  /** True when active `row` already holds exactly what `r` (author number `a`) would write. */
+  private same(row: number, r: VideoFeatureRow, a: number): boolean {
+    const o = row * ROW;
+    if (this.a[o + AUTHOR] !== a) return false; // also false for an inactive row (-1)
+    const f = this.f;
+    if (f[o + VIEWS] !== Math.fround(viewsFeature(r.views)) || f[o + LIKES] !== Math.fround(likeRateFeature(r.views, r.likes))) return false;
+    if (!Object.is(f[o + DAY], Math.fround(r.createdMs / DAY_MS))) return false;
+    for (let d = 0; d < EMBEDDING_DIM; d++) if (f[o + d] !== Math.fround(r.embedding[d])) return false;
+    return true;
   }
 
   private deactivate(row: number): void {

@@ -86,6 +86,8 @@ describe("FeatureTable", () => {
     t.upsert([]);
     t.upsert([row(9, { active: false })]); // deactivating a row it does not hold changes nothing
     expect(t.version).toBe("3.1");
+    expect(t.upsert([row(1)])).toEqual({ changed: 0, rejected: 0 }); // re-read unchanged: same version
+    expect(t.version).toBe("3.1");
     t.upsert([row(1, { views: 1 })]);
     expect(t.version).toBe("3.2");
   });
