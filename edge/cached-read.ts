@@ -23,7 +23,8 @@ export interface ReadSpec {
   /** Which statuses may be cached (default: 200). */
   cacheStatuses?: number[];
   headers?: Record<string, string>;
-  /** Pages the origin sends ahead (the path asks for them): stored under keyFor(cursor) for ttlS + staleS. */
+  /** Pages the origin sends ahead (the path asks for them): stored under keyFor(cursor) for ttlS + staleS
+   * (a limited page: for this read's own ttlS). */
   window?: { keyFor: (cursor: string) => string; ttlS: number; staleS: number };
 }
 export interface WaitUntil {
@@ -68,7 +69,8 @@ async function fetchAndStore(env: EdgeBindings, spec: ReadSpec, ctx: WaitUntil):
   const { page, ahead } = spec.window ? splitWindow(raw, spec.window.keyFor) : { page: raw, ahead: [] };
   // cachePut fills this isolate's memory tier synchronously; the Cache API write finishes after the response.
   if ((spec.cacheStatuses ?? [200]).includes(page.status)) ctx.waitUntil(cachePut(spec.key, page, spec.ttlS, spec.staleS));
-  for (const a of ahead) ctx.waitUntil(cachePut(a.key, a.payload, spec.window!.ttlS, spec.window!.staleS));
+  // A limited (level-3) page ahead lives only as long as the page it came with: the banner follows the origin.
+  for (const a of ahead) ctx.waitUntil(cachePut(a.key, a.payload, a.limited ? spec.ttlS : spec.window!.ttlS, spec.window!.staleS));
   return page;
 }
 

@@ -9,9 +9,10 @@ import type { CachedPayload } from "./edge-cache.ts";
 //
 // The contract holds: the pages are consecutive slices of one chain, so no video repeats across them
 // (the origin's rule); each carries its own `next_cursor`, which the origin accepts when the edge copy has
-// expired. The origin sends pages ahead only at degradation levels 0–1 (from a chain stored in Redis), and
-// a page served from this store carries the level of the page it came with (the edge still raises it to
-// 4/5 from its own routing); level-3 (limited) pages always come from the origin.
+// expired. The origin sends pages ahead from chains stored in Redis (levels 0, 1, 3), and a page served
+// from this store carries the level of the page it came with (the edge still raises it to 4/5 from its own
+// routing). Limited (level 3) pages are kept only as long as the page they came with (edge/cached-read.ts),
+// so the client's "limited" banner follows the origin's state within a first page's TTL.
 
 /** Items the edge asks ahead for in total, and the most pages ahead (origin/feed-service.ts caps it too). */
 export const CHAIN_WINDOW = { items: 100, maxPagesAhead: 9 } as const;
@@ -27,8 +28,8 @@ export type FeedWindow = FeedResponse & { ahead?: FeedResponse[] };
 export interface SplitWindow {
   /** The requested page, as the client sees it (no `ahead`). */
   page: CachedPayload;
-  /** The pages ahead, each under the cache key its cursor will be requested with. */
-  ahead: { key: string; payload: CachedPayload }[];
+  /** The pages ahead, each under the cache key its cursor will be requested with, with its `limited` flag. */
+  ahead: { key: string; payload: CachedPayload; limited: boolean }[];
 }
 
 /**
@@ -50,7 +51,7 @@ export function splitWindow(p: CachedPayload, keyFor: (cursor: string) => string
   let cursor = first.next_cursor;
   for (const next of ahead) {
     if (!cursor) break;
-    out.push({ key: keyFor(cursor), payload: { status: 200, body: JSON.stringify(next), headers: { "content-type": "application/json" } } });
+    out.push({ key: keyFor(cursor), payload: { status: 200, body: JSON.stringify(next), headers: { "content-type": "application/json" } }, limited: next.limited });
     cursor = next.next_cursor;
   }
   return { page, ahead: out };

@@ -73,7 +73,7 @@ async function pageFeatures(ctx: FeedContext, ids: string[]): Promise<Map<string
 /**
  * Builds one feed page. Resolves with the contract's FeedResponse at the level it was served at, plus
  * `ahead` (req.ahead pages of the same chain, each with its own next_cursor) when the request asked for
- * them and the policy is level 0 or 1 with chains in Redis (their cursors must find the chain); throws an
+ * them and the policy keeps chains in Redis (their cursors must find the chain: levels 0, 1, 3); throws an
  * ApiError (503 when nothing can be served, e.g. cache-only with an empty cache).
  */
 export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: FeedRender): Promise<FeedWindow> {
@@ -100,11 +100,11 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
     }
     if (ctx.policy.useRedis) await chains.store(chainId, chain);
   }
-  // Ahead only from a chain stored in Redis (the pages' cursors must find it when the edge copy is gone) and
-  // below level 2: a continuation page is a slice of the same fixed chain whoever serves it; served by the
-  // edge it keeps the level of the page it came with (0 or 1). Level 3 (limited) pages always come from
-  // the origin, so the client's banner follows the origin's state.
-  const windowed = ctx.policy.level <= 1 && ctx.policy.useRedis;
+  // Ahead only from a chain stored in Redis (the pages' cursors must find it when the edge copy is gone; not
+  // at level 2): a continuation page is a slice of the same fixed chain whoever serves it, and served by the
+  // edge it keeps the level of the page it came with. The edge keeps limited (level 3) pages only as long
+  // as a first page (edge/cached-read.ts), so the client's banner follows the origin within that TTL.
+  const windowed = ctx.policy.useRedis;
   const pages = windowed ? 1 + Math.max(0, Math.min(req.ahead ?? 0, FEED_AHEAD_MAX)) : 1;
   // One feature read for the whole window; the pages are consecutive slices, so none repeats a video.
   const values = await pageFeatures(ctx, chain.items.slice(offset, offset + req.count * pages).map((e) => e[0]));

@@ -62,6 +62,7 @@ describe("chain window at the edge", () => {
     expect(first.headers["server-timing"]).toBe("origin;dur=3");
     // The page after a null next_cursor ends the window: nothing can request it.
     expect(ahead.map((a) => a.key)).toEqual(["k/c1", "k/c2"]);
+    expect(ahead.map((a) => a.limited)).toEqual([false, false]);
     expect(ahead.map((a) => (JSON.parse(a.payload.body) as FeedResponse).items.map((i) => i.video_id))).toEqual([["v3", "v4"], ["v5"]]);
   });
 

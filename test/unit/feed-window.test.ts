@@ -51,7 +51,7 @@ describe("feed pipeline: pages ahead", () => {
     expect(win.ahead!.every((p) => p.source === win.source && p.degradation_level === 0)).toBe(true);
   });
 
-  it("at level 1 sends pages ahead of the cached recommendations (labelled level 1); none at levels 2–3", async () => {
+  it("sends pages ahead at levels 1 and 3 (chains in Redis; each labelled with its level, limited at 3), none at level 2", async () => {
     for (const level of [1, 2, 3] as const) {
       const w = memoryWorld();
       w.users.set("42", user("42"));
@@ -59,9 +59,13 @@ describe("feed pipeline: pages ahead", () => {
       w.lastChain.set("42", "c0");
       const req: FeedRequest = { userId: "42", count: 10, ahead: 9 };
       const win = await buildFeed(memoryContext(w, level), req, render);
-      if (level === 1) expect(win.ahead?.map((p) => p.degradation_level)).toEqual([1, 1, 1, 1, 1]); // 60 items: 6 pages
-      else expect(win.ahead, `level ${level}`).toBeUndefined();
       expect(win.degradation_level).toBe(level);
+      if (level === 2) expect(win.ahead, "level 2 keeps no chains in Redis").toBeUndefined();
+      else {
+        expect(win.ahead?.map((p) => [p.degradation_level, p.limited])).toEqual(Array(5).fill([level, level === 3])); // 60 items: 6 pages
+        const ids = [win, ...win.ahead!].flatMap((p) => p.items.map((i) => i.video_id));
+        expect(new Set(ids).size).toBe(60);
+      }
     }
   });
 });
