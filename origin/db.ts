@@ -60,7 +60,7 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         // Connection set-up (a WebSocket + auth per request in Workers) is not query latency: a query that
         // succeeds feeds the "database latency > 100 ms" signal with its own round trip only (probes and
         // real queries alike: origin/signals.ts). A failure counts as all the time it cost (a timeout as
-        // its timeout).
+        // its timeout: a slow answer, not a step toward "down").
         const c = (client = await Promise.race([(connecting = pool.connect()), timeout]));
         const t0 = performance.now();
         const delay = dbFault.delayMs; // fault hook (origin/db-fault.ts): 0 unless an operator set it
@@ -71,7 +71,7 @@ export function openDb(cfg: OriginConfig, health?: DependencyHealth, maxConnecti
         return res.rows as T[];
       } catch (e) {
         // Only infrastructure trouble counts against the database, not a query the database rejected.
-        if (!isQueryError(e)) health?.fail(e, performance.now() - started);
+        if (!isQueryError(e)) health?.fail(e, performance.now() - started, e instanceof DbTimeoutError);
         throw e;
       } finally {
         clearTimeout(timer);

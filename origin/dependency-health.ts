@@ -9,6 +9,13 @@ import { LatencyWindow } from "../shared/latency-window.ts";
 // operation counts as the time it took, never as 0. A call that hit its timeout therefore counts as at
 // least its timeout: "slower than we were willing to wait" is the slowest kind of answer, not the fastest.
 //
+// Down rule: `downAfterFailures` consecutive failures that are not timeouts (refused, reset, an error
+// answer). A timeout reported as such (fail(…, timedOut = true)) is a slow answer, not an absent one: a
+// latency sample and an error, but no step toward "down", so a database that answers in 150 ms is judged
+// by its latency (level 3 at p99 > 100 ms) rather than flapping between "down" and "up" with each probe
+// that gets through. An outage's samples do not outlive it: the first success after "down" starts an
+// empty window, as resilience4j starts a new window when a breaker closes; a merely slow spell ages out.
+//
 // Sample rule: percentiles over a time window (default 60 s, 1 s buckets), judged by shared/degradation.ts
 // only once the window holds its minimum number of samples (20). The window length follows the seed's
 // own p99 signal: the ranking service's `fyp_latency_p99_ms` HPA gauge is a p99 over the last 60 s
@@ -41,7 +48,7 @@ export interface DependencyHealthOptions {
   downAfterFailures?: number;
   /** Least time between two background probes (ms). Default 1000: one probe a second. */
   probeEveryMs?: number;
-  /** Span of the latency window (ms). Default DEPENDENCY_WINDOW_MS (60 s). */
+  /** Span of the latency window (ms). Default DEPENDENCY_WINDOW_MS (60 s); the origin's LEVEL_WINDOW_MS. */
   windowMs?: number;
   now?: () => number;
   clock?: Clock;
@@ -71,8 +78,10 @@ export class DependencyHealth {
     this.window = new LatencyWindow({ windowMs: this.windowMs, bucketMs: 1000, clock });
   }
 
-  /** A successful operation that took `latencyMs` (ms): one latency sample, and the failure streak ends. */
+  /** A successful operation that took `latencyMs` (ms): one latency sample, and the failure streak ends
+   * (the first success after "down" empties the window first: the outage's samples go with it). */
   ok(latencyMs: number): void {
+    if (this.failures >= this.downAfterFailures) this.window.reset();
     this.failures = 0;
     this.lastErr = null;
     this.window.record(latencyMs, true);
@@ -80,10 +89,11 @@ export class DependencyHealth {
 
   /**
    * A failed operation after `latencyMs` (ms) of waiting: one sample at that latency (a timeout counts as
-   * at least its timeout), one error toward the error rate, and one more consecutive failure.
+   * at least its timeout) and one error toward the error rate; unless `timedOut`, also one more
+   * consecutive failure toward "down" (see the down rule above).
    */
-  fail(err: unknown, latencyMs: number): void {
-    this.failures++;
+  fail(err: unknown, latencyMs: number, timedOut = false): void {
+    if (!timedOut) this.failures++;
     this.lastErr = err instanceof Error ? err.message : String(err);
     this.window.record(latencyMs, false);
   }

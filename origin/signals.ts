@@ -41,12 +41,12 @@ export class OriginSignals {
     this.ml = new DependencyHealth("ranking", { ...common, downAfterFailures: Number.MAX_SAFE_INTEGER });
   }
 
-  /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
-   * isolate's own setting. */
   /** Thresholds of the automatic levels; the seed's (shared/degradation.ts) unless the origin's config
    * overrides one (LEVEL_DB_P99_MS). */
   thresholds: DegradationThresholds = DEGRADATION_THRESHOLDS;
 
+  /** `forced`: a forced level sent with the request (see shared/forced-level-header.ts); undefined = this
+   * isolate's own setting. */
   level(forced: OriginForcedLevel | undefined = undefined): LevelReport {
     const forcedLevel = forced === undefined ? this.forcedLevel : forced;
     const db = this.db.view();

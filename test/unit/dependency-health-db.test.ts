@@ -35,12 +35,37 @@ describe("database latency = p99 of real queries plus probes", () => {
     expect(s.level()).toMatchObject({ level: 0, reasons: [] });
   });
 
-  it("a query that timed out counts as its timeout: the latency signal sees it, not only 'down'", () => {
+  it("a query that timed out counts as its timeout: a latency sample, never a step toward 'down'", () => {
     const s = new OriginSignals(undefined, { clock: new FakeClock(0) });
     for (let i = 0; i < 30; i++) s.db.ok(5);
-    s.db.fail(new Error("db query timed out after 2000 ms"), 2000);
-    expect(s.db.view().available).toBe(true); // one failure is not "down" (2 in a row are)
+    for (let i = 0; i < 5; i++) s.db.fail(new Error("db query timed out after 2000 ms"), 2000, true);
+    expect(s.db.view()).toMatchObject({ available: true, consecutiveFailures: 0 });
     expect(s.level()).toMatchObject({ level: 3, reasons: [expect.stringMatching(/^database p99 \d+\.\d ms > 100 ms$/)] });
+  });
+
+  it("refused calls make it 'down' after 2 in a row; the first success after that starts an empty window", () => {
+    const s = new OriginSignals(undefined, { clock: new FakeClock(0) });
+    for (let i = 0; i < 30; i++) s.db.ok(5);
+    s.db.fail(new Error("db query timed out after 500 ms"), 500, true); // the outage begins with a hang …
+    s.db.fail(new Error("connection refused"), 3);
+    expect(s.db.view().available).toBe(true);
+    s.db.fail(new Error("connection refused"), 2);
+    expect(s.level()).toMatchObject({ level: 3, reasons: ["database down", "postgres: connection refused"] });
+    expect(s.db.view().p99Ms!).toBeGreaterThan(100);
+    s.db.ok(4); // … and it is back: the outage's 500 ms sample does not hold level 3 for another window
+    expect(s.db.view()).toMatchObject({ available: true, samples: 1 });
+    expect(s.level()).toMatchObject({ level: 0, reasons: [] });
+  });
+
+  it("a database slower than the read row's 100 ms tries: reads time out, probes answer in 150 ms — level 3 by latency, steadily", () => {
+    const s = new OriginSignals(undefined, { clock: new FakeClock(0) });
+    const levels = new Set<string>();
+    for (let second = 0; second < 30; second++) {
+      for (let t = 0; t < 4; t++) s.db.fail(new Error("db query timed out after 100 ms"), 101, true); // a read's 4 tries
+      s.db.ok(150); // the probe (500 ms timeout) gets through
+      if (second >= 4) levels.add(s.level().reasons.join("; "));
+    }
+    expect([...levels]).toEqual([expect.stringMatching(/^database p99 1\d\d\.\d ms > 100 ms$/)]);
   });
 
   it("below 20 samples in the window the signal is unknown: no level from latency", () => {
