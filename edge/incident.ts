@@ -69,6 +69,8 @@ export interface Incident {
   /** Request errors (edge → origin calls) seen while recovering; each restarted the error-free timer. */
   request_errors: number;
   last_request_error_at: number | null;
+  /** The latest recovery step-8 check (global tables in sync?) made while the region was removed. */
+  sync_check: { at: number; in_sync: boolean; detail: string } | null;
   alerts: AlertRecord[];
 }
 
@@ -85,7 +87,7 @@ export function newIncident(
   return {
     id, region, title: incidentTitle(region, streak.consecutiveFailures), status: "investigating",
     detected_at: streak.failingSince ?? at, threshold_at: streak.thresholdAt ?? at, opened_at: at, removed_at: at,
-    recovering_at: null, resolved_at: null, last_error: streak.lastError, request_errors: 0, last_request_error_at: null, alerts: [],
+    recovering_at: null, resolved_at: null, last_error: streak.lastError, request_errors: 0, last_request_error_at: null, sync_check: null, alerts: [],
   };
 }
 
@@ -122,6 +124,6 @@ export function normalizeIncident(raw: Incident | (Omit<Incident, "status"> & { 
     status: i.status === "resolved" ? "resolved" : "investigating",
     detected_at: i.detected_at ?? i.opened_at, threshold_at: i.threshold_at ?? i.opened_at,
     recovering_at: i.recovering_at ?? null, resolved_at: i.resolved_at ?? null, last_error: i.last_error ?? null,
-    request_errors: i.request_errors ?? 0, last_request_error_at: i.last_request_error_at ?? null, alerts: i.alerts ?? [],
+    request_errors: i.request_errors ?? 0, last_request_error_at: i.last_request_error_at ?? null, sync_check: i.sync_check ?? null, alerts: i.alerts ?? [],
   };
 }

@@ -19,6 +19,11 @@ import type { HealthTimings } from "./region-health-config.ts";
 // errors: a `request_error` (an edge → origin call that failed while the region was recovering) restarts
 // the error-free timer without removing the region again (a failed probe does remove it).
 //
+// Recovery step 8 (issue 14 item 2): a removed region whose probe succeeds is re-added only once its
+// global tables match the other regions' (row counts and checksums, edge/replication-gate.ts). The DO
+// runs that check and hands its outcome in with the probe (`sync`); a check that did not pass keeps the
+// region removed, with the reason on the region (`awaitingSync`) and on the incident (`sync_check`).
+//
 // Manual drain is an overlay, not a health state: a drained region has weight 0 until restored, while
 // its probes keep driving the health machine so that a restore lands on its true state.
 
@@ -45,6 +50,15 @@ export interface RegionRecord {
   incidentId: string | null;
   /** Latest request error reported while recovering (restarts the error-free timer). */
   lastRequestErrorAt: number | null;
+  /** Removed, probes ok, but the global tables are not in sync yet: why it stays out (null otherwise). */
+  awaitingSync: string | null;
+}
+
+/** Outcome of the step-8 sync check made for a removed region whose probe succeeded. */
+export interface SyncVerdict {
+  in_sync: boolean;
+  /** Human-readable: the mismatching tables, or why the check could not run. */
+  detail: string;
 }
 
 export type { AlertPayload, Incident } from "./incident.ts";
@@ -67,7 +81,8 @@ export interface MachineState {
 }
 
 export type MachineEvent =
-  | { type: "probe_ok"; region: Region; at: number; latencyMs?: number }
+  /** `sync`: the step-8 check, made by the caller when the region is removed (absent: no check made). */
+  | { type: "probe_ok"; region: Region; at: number; latencyMs?: number; sync?: SyncVerdict }
   | { type: "probe_fail"; region: Region; at: number; latencyMs?: number; error?: string }
   | { type: "tick"; at: number }
   | { type: "drain" | "restore"; region: Region; at: number }
@@ -83,7 +98,7 @@ export function initialState(at: number): MachineState {
   const rec = (): RegionRecord => ({
     health: "healthy", drained: false, consecutiveFailures: 0, lastProbeAt: null, lastOkAt: null, lastError: null,
     latencyMs: null, since: at, failingSince: null, thresholdAt: null, recoveringSince: null, incidentId: null,
-    lastRequestErrorAt: null,
+    lastRequestErrorAt: null, awaitingSync: null,
   });
   return { regions: { us: rec(), eu: rec(), apac: rec() }, incidents: [], events: [], updatedAt: at };
 }
@@ -184,6 +199,7 @@ function probeFailed(c: Ctx, region: Region, at: number, error: string, latencyM
   r.latencyMs = latencyMs;
   r.consecutiveFailures++;
   r.failingSince ??= at;
+  r.awaitingSync = null;
   const n = r.consecutiveFailures;
   if ((r.health === "healthy" || r.health === "suspect") && n >= c.cfg.failuresToRemove) {
     r.thresholdAt = at;
@@ -198,7 +214,7 @@ function probeFailed(c: Ctx, region: Region, at: number, error: string, latencyM
   }
 }
 
-function probeOk(c: Ctx, region: Region, at: number, latencyMs: number | null): void {
+function probeOk(c: Ctx, region: Region, at: number, latencyMs: number | null, sync: SyncVerdict | undefined): void {
   const r = c.s.regions[region];
   r.lastProbeAt = at;
   r.lastOkAt = at;
@@ -209,10 +225,18 @@ function probeOk(c: Ctx, region: Region, at: number, latencyMs: number | null): 
   if (r.health === "suspect") move(c, region, "healthy", at, "probe ok");
   else if (r.health === "anti_flap") move(c, region, "healthy", at, "probe ok during anti-flap wait: removal cancelled");
   else if (r.health === "removed") {
-    r.recoveringSince = at;
     const inc = incident(c, region);
+    if (sync && inc) inc.sync_check = { at, in_sync: sync.in_sync, detail: sync.detail };
+    if (sync && !sync.in_sync) {
+      // Step 8: stays out until the global tables agree; logged once per distinct reason.
+      if (r.awaitingSync !== sync.detail) emit(c, region, routingState(r), at, `probe ok, not re-added: global tables not in sync (${sync.detail})`);
+      r.awaitingSync = sync.detail;
+      return;
+    }
+    r.awaitingSync = null;
+    r.recoveringSince = at;
     if (inc) inc.recovering_at = at;
-    move(c, region, "recovering", at, `probe ok: re-added at weight ${c.cfg.recoveryWeight}`);
+    move(c, region, "recovering", at, `probe ok${sync ? `, ${sync.detail}` : ""}: re-added at weight ${c.cfg.recoveryWeight}`);
   }
 }
 
@@ -264,7 +288,7 @@ export function step(state: MachineState, event: MachineEvent, cfg: MachineConfi
       deadlines(c, event.region, at);
       break;
     case "probe_ok":
-      probeOk(c, event.region, at, event.latencyMs ?? null);
+      probeOk(c, event.region, at, event.latencyMs ?? null, event.sync);
       deadlines(c, event.region, at);
       break;
     case "tick":
@@ -299,7 +323,10 @@ export function step(state: MachineState, event: MachineEvent, cfg: MachineConfi
 
 /** Upgrades a state persisted by an older version (fields added since default to null / empty). */
 export function normalizeState(s: MachineState): MachineState {
-  for (const region of REGION_VALUES) s.regions[region].lastRequestErrorAt ??= null;
+  for (const region of REGION_VALUES) {
+    s.regions[region].lastRequestErrorAt ??= null;
+    s.regions[region].awaitingSync ??= null;
+  }
   s.incidents = s.incidents.map(normalizeIncident);
   return s;
 }

@@ -24,6 +24,8 @@ export interface RegionSnapshot {
   recoveringSince: number | null;
   fullWeightAt: number | null;
   lastRequestErrorAt: number | null;
+  /** Removed with probes ok, kept out by recovery step 8 (global tables not in sync): why; else null. */
+  awaitingSync: string | null;
 }
 
 export interface HealthSnapshot {
@@ -46,6 +48,7 @@ export function snapshotOf(s: MachineState, cfg: Pick<MachineConfig, "recoveryWe
       consecutiveFailures: r.consecutiveFailures, lastProbeAt: r.lastProbeAt, lastOkAt: r.lastOkAt,
       lastError: r.lastError, latencyMs: r.latencyMs, since: r.since, recoveringSince: r.recoveringSince,
       fullWeightAt: r.recoveringSince === null ? null : r.recoveringSince + cfg.fullWeightAfterMs, lastRequestErrorAt: r.lastRequestErrorAt,
+      awaitingSync: r.awaitingSync,
     };
   }
   return { regions, ...levelsOf(s, cfg), incidents: structuredClone(s.incidents), events: structuredClone(s.events), updatedAt: s.updatedAt };

@@ -10,6 +10,7 @@ import {
   countsRequestError, initialState, normalizeState, step, type HealthEvent, type MachineEvent, type MachineState,
 } from "./region-health-machine.ts";
 import { roundsMayOverlap, roundTiming } from "./region-health-schedule.ts";
+import { syncVerdicts } from "./replication-gate.ts";
 import { snapshotOf, type HealthSnapshot } from "./region-health-snapshot.ts";
 import { stepCapacity } from "./scaler-steps.ts";
 
@@ -232,7 +233,18 @@ export class RegionHealth extends DurableObject<EdgeBindings> {
     // rather than after the probes: removal lands exactly on the slot, not up to a probe timeout later.
     await this.apply([{ type: "tick", at }], { persistIfQuiet: false });
     const results = await Promise.all(REGION_VALUES.map((r) => probe(cfg, r, this.timings().probeTimeoutMs, at)));
-    return this.apply(results);
+    return this.apply(await this.withSyncChecks(results));
+  }
+
+  // Recovery step 8: a removed region that answers again is re-added only once its global tables match
+  // the others' (edge/replication-gate.ts). Checked only for those regions, at most one checksum read of
+  // each origin per round, bounded by max(2 s, the probe interval) (a round may then outlast its slot:
+  // the next alarm joins it, see region-health-schedule.ts).
+  private async withSyncChecks(results: MachineEvent[]): Promise<MachineEvent[]> {
+    const back = results.filter((e) => e.type === "probe_ok" && this.machine.regions[e.region].health === "removed").map((e) => (e as { region: Region }).region);
+    if (!back.length) return results;
+    const verdicts = await syncVerdicts(this.env, back, Math.max(2_000, this.timings().probeIntervalMs));
+    return results.map((e) => (e.type === "probe_ok" && verdicts.has(e.region) ? { ...e, sync: verdicts.get(e.region) } : e));
   }
 
   // Applies events to the state as it is *now* (an RPC may have run while probes were in flight), then

@@ -2,6 +2,7 @@ import { REGION_VALUES, type Region } from "../shared/regions.ts";
 import { checksumMismatches, type GlobalChecksums } from "../shared/replication-checksums.ts";
 import { edgeConfig, type EdgeBindings } from "./env.ts";
 import { callOrigin } from "./origin-client.ts";
+import type { SyncVerdict } from "./region-health-machine.ts";
 import type { ReplicationPair } from "./replication-status.ts";
 
 // Replication checks of the failover procedure (issue 14 item 2):
@@ -12,6 +13,8 @@ import type { ReplicationPair } from "./replication-status.ts";
 //    owner's row count and checksum equal every other region's (origin/replication/checksums.ts).
 //    Mismatches involving the region block the restore (409) unless forced; a check that could not run
 //    (an origin unreachable) is reported, not treated as a mismatch.
+//  - step 8 for the automatic re-add (RegionHealth, edge/region-health.ts): `syncVerdicts` judges each
+//    region whose probe succeeded while removed, against the regions that answered.
 export const DEFAULT_LAG_WARN_S = 60;
 const CHECKSUM_TIMEOUT_MS = 10_000;
 
@@ -51,4 +54,53 @@ export async function verifyRegionSync(env: EdgeBindings, region: Region): Promi
   } catch (e) {
     return { verified: false, in_sync: false, mismatches: [], error: (e as Error).message };
   }
+}
+
+/**
+ * Step 8 for the automatic re-add: one checksum read of every origin (allSettled, `timeoutMs` each, no
+ * retry), then a verdict per region in `regions`:
+ *  - its own checksums could not be read → not in sync (its database may be what failed);
+ *  - no other region answered → in sync, "unverified" (nothing to compare with; keeping the only region
+ *    left out would leave every reader on the emergency page);
+ *  - else in sync iff no table/owner involving it differs among the regions that answered.
+ */
+export async function syncVerdicts(env: EdgeBindings, regions: Region[], timeoutMs: number): Promise<Map<Region, SyncVerdict>> {
+  const out = new Map<Region, SyncVerdict>();
+  if (!regions.length) return out;
+  const cfg = edgeConfig(env);
+  const policy = { retries: 0, delaysMs: [0], jitter: 0, perTryTimeoutMs: Math.min(timeoutMs, CHECKSUM_TIMEOUT_MS) };
+  const read = await Promise.allSettled(
+    REGION_VALUES.map(async (r) => {
+      const res = await callOrigin(cfg, r, "/internal/v1/replication/checksums", {}, policy);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`origin ${r} answered ${res.status}`);
+      }
+      return ((await res.json()) as { tables: GlobalChecksums }).tables;
+    }),
+  );
+  const sums: Record<string, GlobalChecksums> = {};
+  REGION_VALUES.forEach((r, i) => {
+    const x = read[i];
+    if (x.status === "fulfilled") sums[r] = x.value;
+  });
+  const mismatches = checksumMismatches(sums);
+  for (const region of regions) {
+    const i = REGION_VALUES.indexOf(region);
+    const own = read[i];
+    if (own.status === "rejected") {
+      out.set(region, { in_sync: false, detail: `checksums of ${region} unavailable: ${(own.reason as Error).message}` });
+      continue;
+    }
+    const peers = REGION_VALUES.filter((r) => r !== region && sums[r]);
+    if (!peers.length) {
+      out.set(region, { in_sync: true, detail: "unverified: no other region answered" });
+      continue;
+    }
+    const mine = mismatches.filter((m) => m.region === region || m.owner === region);
+    out.set(region, mine.length
+      ? { in_sync: false, detail: mine.map((m) => `${m.table}/${m.owner}@${m.region}`).join(", ") }
+      : { in_sync: true, detail: `in sync with ${peers.join(", ")}` });
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { mintSessionToken } from "../../shared/auth.ts";
 import { REGIONS, type Region } from "../../shared/local-ports.ts";
+import { fault } from "./support/faults.ts";
 import { residentUser, waitFor, withRegionDb } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
 
@@ -170,6 +171,42 @@ describe("multi-region catalogue", () => {
     await waitFor(() => rowIn("us", vid), 30_000, "the eu write replicated to us");
     const ok = await waitFor(async () => { const r = await adminPost("/v1/admin/regions/eu/restore"); return r.status === 200 ? r.json() : null; }, 30_000, "restore once in sync");
     expect(ok.sync).toEqual({ verified: true, in_sync: true, mismatches: [] });
+    await waitForFullWeight(stack.edgeUrl);
+  });
+
+  it("RegionHealth re-adds a recovered region only once its global tables are in sync (recovery step 8, automatic)", async () => {
+    type Health = { regions: Record<string, { state: string; awaitingSync: string | null }>; incidents: { region: string; status: string; sync_check: { in_sync: boolean; detail: string } | null }[] };
+    const health = async () => ((await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { region_health: Health }).region_health;
+    const subscription = (enabled: boolean) => withRegionDb(stack.pgPort, "eu", (c) => c.query(`ALTER SUBSCRIPTION fyp_us_to_eu ${enabled ? "ENABLE" : "DISABLE"}`));
+    await fault("origin", "stop", "eu");
+    let vid = "";
+    let started = false;
+    try {
+      await waitFor(async () => (await health()).regions.eu.state === "removed", 30_000, "eu removed");
+      await subscription(false);
+      // A us upload that eu has not received (straight to the us origin: no edge state involved).
+      const { user } = await tokenFor("us", 6);
+      vid = `v${BigInt(Date.now()) * 1000n + 9n}`;
+      const res = await fetch(`${stack.originUrl.us}/internal/v1/videos`, {
+        method: "POST", headers: { ...internal, "content-type": "application/json" },
+        body: JSON.stringify({ video_id: vid, user_id: user, home_region: "us", caption: "eu is behind", duration_ms: 1000, ts: new Date().toISOString(), accepted_in: "us" }),
+      });
+      expect(res.status).toBe(201);
+      await fault("origin", "start", "eu");
+      started = true;
+      // Probes succeed again, but eu stays out with the reason in /v1/status and on its incident.
+      const held = await waitFor(async () => { const h = await health(); return h.regions.eu.awaitingSync ? h : null; }, 30_000, "eu held out by the sync check");
+      expect(held.regions.eu.state).toBe("removed");
+      expect(held.regions.eu.awaitingSync).toContain("videos/us@eu");
+      expect(held.incidents.filter((i) => i.region === "eu").at(-1)).toMatchObject({ status: "investigating", sync_check: { in_sync: false } });
+    } finally {
+      await subscription(true);
+      if (!started) await fault("origin", "start", "eu");
+    }
+    await waitFor(() => rowIn("eu", vid), 30_000, "the us upload replicated to eu");
+    const back = await waitFor(async () => { const h = await health(); return h.regions.eu.state !== "removed" ? h : null; }, 30_000, "eu re-added once in sync");
+    expect(back.regions.eu.awaitingSync).toBeNull();
+    expect(back.incidents.filter((i) => i.region === "eu").at(-1)?.sync_check).toMatchObject({ in_sync: true });
     await waitForFullWeight(stack.edgeUrl);
   });
 });

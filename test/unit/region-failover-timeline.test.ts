@@ -20,6 +20,8 @@ interface World {
   up(region: Region, at: number): boolean;
   /** Request errors the edge reports (region, time), e.g. 5xx on feed calls. */
   requestErrors?: Array<{ region: Region; at: number }>;
+  /** Whether `region`'s global tables match the others' at `at` (recovery step 8); default always. */
+  inSync?(region: Region, at: number): boolean;
 }
 interface Trace {
   state: MachineState;
@@ -52,7 +54,11 @@ function simulate(world: World, until: number, lateMs = (k: number) => (k * 337)
     rounds.push(slotAt);
     apply({ type: "tick", at: slotAt });
     for (const region of REGION_VALUES) {
-      apply(world.up(region, slotAt) ? { type: "probe_ok", region, at: slotAt, latencyMs: 15 } : { type: "probe_fail", region, at: slotAt, error: "timeout" });
+      // As RegionHealth.withSyncChecks: the sync check goes with the probe of a removed region.
+      const sync = state.regions[region].health === "removed"
+        ? (world.inSync?.(region, slotAt) ?? true) ? { in_sync: true, detail: "in sync" } : { in_sync: false, detail: "videos/us@eu" }
+        : undefined;
+      apply(world.up(region, slotAt) ? { type: "probe_ok", region, at: slotAt, latencyMs: 15, ...(sync ? { sync } : {}) } : { type: "probe_fail", region, at: slotAt, error: "timeout" });
     }
     planned = nextAt;
   }
@@ -116,6 +122,30 @@ describe("failover procedure with the production timings", () => {
     expect(when(t, "us", "healthy")).toEqual([S0 + sec(610)]);
     expect(t.state.incidents[0]).toMatchObject({ request_errors: 2, last_request_error_at: S0 + sec(301.2), resolved_at: S0 + sec(610) });
     expect(t.alerts.map((a) => [a.type, a.at])).toEqual([["region_down", S0 + sec(60)], ["region_recovered", S0 + sec(610)]]);
+  });
+});
+
+describe("recovery step 8: re-add only once the global tables are in sync", () => {
+  it("a region back up but behind on replication stays out (reason on the region and the incident) until it catches up", () => {
+    const t1 = S0 + sec(183); // origin back mid-slot …
+    const synced = S0 + sec(247); // … but its catalogue matches the others only from here
+    const t = simulate({ up: outage("eu", S0 + 1, t1), inSync: (r, at) => r !== "eu" || at >= synced }, S0 + sec(650));
+    expect(when(t, "eu", "removed")).toEqual([S0 + sec(60), S0 + sec(190)]); // the second: "not re-added", logged once
+    expect(t.events.find((e) => e.at === S0 + sec(190))?.reason).toBe("probe ok, not re-added: global tables not in sync (videos/us@eu)");
+    expect(when(t, "eu", "recovering")).toEqual([S0 + sec(250)]); // first round after the tables match
+    expect(when(t, "eu", "healthy")).toEqual([S0 + sec(550)]); // and 5 min at 10% from there
+    expect(t.state.incidents[0]).toMatchObject({ recovering_at: S0 + sec(250), resolved_at: S0 + sec(550), sync_check: { at: S0 + sec(250), in_sync: true } });
+
+    // Mid-way, /v1/status shows why eu is still out.
+    const mid = simulate({ up: outage("eu", S0 + 1, t1), inSync: (r, at) => r !== "eu" || at >= synced }, S0 + sec(220));
+    expect(snapshotOf(mid.state, T).regions.eu).toMatchObject({ state: "removed", weight: 0, awaitingSync: "videos/us@eu" });
+    expect(mid.state.incidents[0]).toMatchObject({ status: "investigating", recovering_at: null, sync_check: { at: S0 + sec(220), in_sync: false, detail: "videos/us@eu" } });
+  });
+
+  it("regions that never diverged come back as before (the check passes on the first good probe)", () => {
+    const t = simulate({ up: outage("apac", S0 + 1, S0 + sec(183)), inSync: () => true }, S0 + sec(500));
+    expect(when(t, "apac", "recovering")).toEqual([S0 + sec(190)]);
+    expect(snapshotOf(t.state, T).regions.apac.awaitingSync).toBeNull();
   });
 });
 
