@@ -91,6 +91,8 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
       c.executionCtx.waitUntil(reportOriginError(c.env, region, e)); // restarts a recovering region's error-free timer
     }
   }
+  // No region could answer (or none is in rotation: level 5): any copy beats a 503, however old.
+  if (known) return send(c, known.payload.body, known.payload.status, "STALE", hot, known.tier);
   const fallback = pool?.body ?? (await c.env.FYP_KV.get(KV.hotVideo(vid)));
   if (fallback) return send(c, fallback, 200, "STALE", hot, "pool");
   throw new ApiError(503, "unavailable", "video metadata temporarily unavailable", undefined, { "retry-after": "5" });
