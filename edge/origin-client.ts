@@ -1,6 +1,7 @@
 import { RETRY, type RetryPolicy } from "../shared/config.ts";
 import type { Region } from "../shared/regions.ts";
-import { retry, worstCaseMs } from "../shared/retry.ts";
+import { retryPolicy } from "../shared/resilience-policy.ts";
+import { worstCaseMs } from "../shared/retry.ts";
 import type { EdgeConfig } from "./env.ts";
 
 // Edge → regional origin calls with the seed's "CDN origin" policy (shared/retry.ts): per-try timeout,
@@ -47,14 +48,14 @@ export async function callOrigin(
   const headers = new Headers(init.headers);
   headers.set("x-internal-secret", cfg.INTERNAL_SECRET);
   try {
-    return await retry(async (_attempt, signal) => {
+    return await retryPolicy(policy).execute(async (signal) => {
       const res = await fetch(url, { ...init, headers, signal });
       if (retryStatuses.has(res.status)) {
         await res.body?.cancel();
         throw new RetryableStatus(`status ${res.status}`);
       }
       return res;
-    }, policy);
+    });
   } catch (e) {
     const cause = (e as Error).cause ?? e;
     const why = cause instanceof Error ? (cause.name === "TryTimeoutError" || cause.name === "TimeoutError" ? "timeout" : cause.message) : String(cause);

@@ -1,11 +1,13 @@
 import type { RetryPolicy } from "../shared/config.ts";
-import { defaultRetryable, retry } from "../shared/retry.ts";
+import { retryPolicy } from "../shared/resilience-policy.ts";
+import { defaultRetryable } from "../shared/retry.ts";
 import { type Db, isPermanentDbError } from "./db.ts";
 import { isolateRetry } from "./retry-policy.ts";
 
-// Postgres calls under the seed's DB rows (DESIGN.md §3; rows: origin/retry-policy.ts). Each try is one
-// statement given the try's timeout as its own query timeout (origin/db.ts `Db.query`), so a try that runs
-// out also gives its pooled connection back instead of holding it into the next try. Every try is a
+// Postgres calls under the seed's DB rows (DESIGN.md §3; rows: origin/retry-policy.ts), each row run as a
+// shared/resilience-policy.ts retryPolicy. Each try is one statement given the try's timeout as its own
+// query timeout (origin/db.ts `Db.query`), so a try that runs out also gives its pooled connection back
+// instead of holding it into the next try. Every try is a
 // latency sample of the database's health (origin/db.ts feeds it), a timed-out try at its timeout.
 // Not retried: a permanent SQLSTATE (isPermanentDbError: the statement or its data was refused; no retry
 // can fix that), thrown as-is. Exhausted tries reject with shared/retry.ts RetryExhaustedError (cause:
@@ -31,7 +33,7 @@ export function readRetrying(db: Db, policy?: RetryPolicy): Db {
     query<T>(sql: string, params?: unknown[], timeoutMs?: number): Promise<T[]> {
       const row = policy ?? isolateRetry().dbRead;
       const p = timeoutMs === undefined ? row : { ...row, perTryTimeoutMs: timeoutMs };
-      return retry(() => db.query<T>(sql, params, p.perTryTimeoutMs), p, { retryable: retryableDbError });
+      return retryPolicy(p, { retryable: retryableDbError }).execute(() => db.query<T>(sql, params, p.perTryTimeoutMs));
     },
     probe: (timeoutMs) => db.probe(timeoutMs),
     end: () => db.end(),
@@ -46,5 +48,5 @@ export function readRetrying(db: Db, policy?: RetryPolicy): Db {
  */
 export function dbWrite<T>(f: (timeoutMs: number) => Promise<T>, policy?: RetryPolicy): Promise<T> {
   const p = policy ?? isolateRetry().dbWrite;
-  return retry(() => f(p.perTryTimeoutMs), p, { retryable: retryableDbError });
+  return retryPolicy(p, { retryable: retryableDbError }).execute(() => f(p.perTryTimeoutMs));
 }

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "../shared/clock.ts";
 import { LatencyWindow } from "../shared/latency-window.ts";
+import type { ResiliencePolicy } from "../shared/resilience-policy.ts";
 
 // Availability and latency of one dependency (Postgres, Redis, the ranking service) as observed by this
 // isolate's real calls, plus a rate-limited background probe so a dependency we stopped calling (because
@@ -54,7 +55,8 @@ export interface DependencyHealthOptions {
   clock?: Clock;
 }
 
-export class DependencyHealth {
+/** Also a ResiliencePolicy (shared/resilience-policy.ts): outermost in a wrap, it observes the whole step. */
+export class DependencyHealth implements ResiliencePolicy {
   readonly name: string;
   readonly windowMs: number;
   private readonly downAfterFailures: number;
@@ -113,6 +115,16 @@ export class DependencyHealth {
       if (!notACall?.(e)) this.fail(e, this.time() - t0);
       throw e;
     }
+  }
+
+  /** observe() in the policy shape: fn gets the caller's signal; every outcome is one sample. */
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.observe(() => fn(signal ?? new AbortController().signal));
+  }
+
+  /** A policy that observes like observe(f, notACall): failures for which notACall(err) is true are not recorded. */
+  observing(notACall: (err: unknown) => boolean): ResiliencePolicy {
+    return { execute: (fn, signal) => this.observe(() => fn(signal ?? new AbortController().signal), notACall) };
   }
 
   /** True at most once per probe period; the caller then runs a cheap probe through observe(). */

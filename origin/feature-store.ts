@@ -9,7 +9,7 @@ import { IsolateCache } from "./isolate-cache.ts";
 import type { Metrics } from "./metrics.ts";
 import type { FeatureMode } from "../shared/degradation.ts";
 import { defaultUserEmbedding } from "./cold-start-embedding.ts";
-import { retry } from "../shared/retry.ts";
+import { NOOP_POLICY, retryPolicy, wrap } from "../shared/resilience-policy.ts";
 import { readRetrying } from "./db-retry.ts";
 import { isolateRetry } from "./retry-policy.ts";
 
@@ -48,6 +48,8 @@ export interface FeatureReadResult<T> {
 
 const vKey = (id: string) => `fs:v:${id}`;
 const uKey = (id: string) => `fs:u:${id}`;
+/** Redis key of a user's cached features (read ahead with the rate limit: origin/feed/read-ahead.ts). */
+export const userFeatureKey = uKey;
 const MAX_FOLLOWEES = 1000;
 /** Per-isolate memo of decoded video features (30 s: counts may lag that much). */
 const videoMemo = new IsolateCache<VideoFeatures>(60_000, 30_000);
@@ -100,13 +102,16 @@ export class FeatureStore {
   readonly mode: FeatureStoreMode;
   /** Cold-start mode reads Postgres directly and writes nothing back. */
   private readonly skipRedis: boolean;
-  constructor(redis: Redis, db: Db, metrics: Metrics, health?: DependencyHealth, mode: FeatureStoreMode = "full") {
+  /** The user-features GET already answered by the request's read-ahead pipeline (origin/feed/read-ahead.ts). */
+  private readonly primedUser?: { id: string; value: string | null };
+  constructor(redis: Redis, db: Db, metrics: Metrics, health?: DependencyHealth, mode: FeatureStoreMode = "full", primedUser?: { id: string; value: string | null }) {
     this.redis = redis;
     this.db = db;
     this.metrics = metrics;
     this.health = health;
     this.mode = mode;
     this.skipRedis = mode === "cold-start";
+    this.primedUser = primedUser;
   }
 
   /** Redis-only read (level 3: the database is not to be touched). */
@@ -121,13 +126,9 @@ export class FeatureStore {
     return values;
   }
 
-  private observe<T>(f: () => Promise<T>): Promise<T> {
-    return this.health ? this.health.observe(f) : f();
-  }
-
   /** One Redis feature read under the feature-store row, observed as one operation; rejects when every try failed. */
   private redisRead<T>(f: () => Promise<T>): Promise<T> {
-    return this.observe(() => retry(() => f(), isolateRetry().featureStore));
+    return wrap(this.health ?? NOOP_POLICY, retryPolicy(isolateRetry().featureStore)).execute(() => f());
   }
 
   /** Postgres for reads, under the DB read row (origin/db-retry.ts). */
@@ -191,7 +192,7 @@ export class FeatureStore {
     const batchOnly = this.mode === "batch-only";
     let redisOk = !this.skipRedis;
     if (redisOk) try {
-      const s = await this.redisRead(() => this.redis.get<string>(uKey(id)));
+      const s = this.primedUser?.id === id ? this.primedUser.value : await this.redisRead(() => this.redis.get<string>(uKey(id)));
       if (s) {
         this.metrics.cache("feature", "hit", 1);
         const o = JSON.parse(s);

@@ -4,7 +4,8 @@ import {
 import { pairsToBase64, packIds } from "../shared/u64-ids.ts";
 import type { CircuitBreaker } from "../shared/circuit-breaker.ts";
 import type { Clock } from "../shared/clock.ts";
-import { defaultRetryable, retry, type RetryPolicy } from "../shared/retry.ts";
+import { retryPolicy, wrap } from "../shared/resilience-policy.ts";
+import { defaultRetryable, type RetryPolicy } from "../shared/retry.ts";
 import type { DependencyHealth } from "./dependency-health.ts";
 
 // HTTP client of the ranking service (gpu-inference/). Two request forms (shared/rank-contract.ts):
@@ -71,7 +72,8 @@ export const isRetryableRankingError = (err: unknown): boolean =>
   defaultRetryable(err) && !(err instanceof RankingError && err.permanent);
 
 /**
- * One ranking step of a feed request: `call` through `breaker` on every try, retried per `policy` (the
+ * One ranking step of a feed request, wrap(observed by `ml`, retry per `policy`, `breaker`)
+ * (shared/resilience-policy.ts): `call` through `breaker` on every try, retried per `policy` (the
  * seed's ML inference policy: 1 retry after 20 ms ±20%, 40 ms per try) unless the error is permanent,
  * and observed as ONE sample of `ml` (the "ML p99 > 50 ms" signal of origin/signals.ts): the wall time
  * of the whole step — every try, the backoff, a timed-out try at its elapsed time (≥ its timeout) —
@@ -81,8 +83,8 @@ export const isRetryableRankingError = (err: unknown): boolean =>
  */
 export function rankStep<T>(ml: DependencyHealth, breaker: CircuitBreaker, policy: RetryPolicy, call: () => Promise<T>, clock?: Clock): Promise<T> {
   let calls = 0;
-  const tryOnce = () => breaker.execute(() => (calls++, call()));
-  return ml.observe(() => retry(tryOnce, policy, { retryable: isRetryableRankingError, clock }), () => calls === 0);
+  const step = wrap(ml.observing(() => calls === 0), retryPolicy(policy, { retryable: isRetryableRankingError, clock }), breaker);
+  return step.execute(() => (calls++, call()));
 }
 
 /** Request-timeout and rate-limit answers may succeed on another try; every other 4xx will not. */

@@ -1,11 +1,12 @@
 import type { Context, Hono } from "hono";
 import { RETRY } from "../shared/config.ts";
 import { type VideoWriteResponse, VideoWriteResponseSchema, VIDEO_WRITE_MAX_BODY_BYTES } from "../shared/contract.ts";
+import { levelPolicy } from "../shared/degradation.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../shared/forced-level-header.ts";
 import { formatUserId, formatVideoId, parseUserId, parseVideoId } from "../shared/ids.ts";
 import { readJsonBody } from "../shared/json-body.ts";
-import { retry } from "../shared/retry.ts";
+import { retryPolicy } from "../shared/resilience-policy.ts";
 import { OriginVideoPatchSchema, OriginVideoUploadSchema } from "../shared/video-write-contract.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { isPermanentDbError } from "./db.ts";
@@ -22,8 +23,8 @@ import { insertVideo, patchVideo, type VideoRow } from "./video-writes.ts";
 //  - Idempotent: uploads carry their pre-assigned id, edits their version (origin/video-writes.ts).
 //  - DB errors: 503 (retried by the edge/queue); a refused value (permanent SQLSTATE) 422.
 
-const withDbWriteRetry = <T>(f: () => Promise<T>): Promise<T> =>
-  retry(() => f(), RETRY.dbWrite, { retryable: (e) => !(e instanceof ApiError) && !isPermanentDbError(e) });
+/** The DB write row; an ApiError (the route's own answer) and a permanent SQLSTATE are not retried. */
+const DB_WRITE = retryPolicy(RETRY.dbWrite, { retryable: (e) => !(e instanceof ApiError) && !isPermanentDbError(e) });
 
 /** The video's public shape from its row (stats = this region's merged CRDT view). */
 export function videoShape(cfg: OriginConfig, r: VideoRow): VideoWriteResponse {
@@ -39,14 +40,14 @@ export function videoShape(cfg: OriginConfig, r: VideoRow): VideoWriteResponse {
 
 function refuseAtLevel3(c: Context<AppEnv>, d: RequestDeps): void {
   // The admin-forced level travels with the write like with feed reads (shared/forced-level-header.ts).
-  if (d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER))).level < 3) return;
+  if (levelPolicy(d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER))).level).writesAllowed) return;
   c.header("retry-after", "5");
   throw new ApiError(503, "db_degraded", `${d.cfg.REGION} is at level 3 (database degraded): writes are queued`);
 }
 
 async function dbWrite<T>(c: Context<AppEnv>, f: () => Promise<T>): Promise<T> {
   try {
-    return await withDbWriteRetry(f);
+    return await DB_WRITE.execute(() => f());
   } catch (e) {
     if (e instanceof ApiError) throw e;
     if (isPermanentDbError(e)) throw new ApiError(422, "unwritable", `refused by the database: ${(e as Error).message}`, "body");

@@ -31,6 +31,7 @@
 import { systemClock, type Clock } from "./clock.ts";
 import { type BreakerState, type CircuitBreakerConfig, RESILIENCE4J_DEFAULTS, validateBreakerConfig } from "./circuit-breaker-config.ts";
 import { HalfOpenPermits } from "./half-open-permits.ts";
+import type { ResiliencePolicy } from "./resilience-policy.ts";
 import { OutcomeWindow } from "./outcome-window.ts";
 
 export {
@@ -83,7 +84,8 @@ export class CircuitOpenError extends Error {
   }
 }
 
-export class CircuitBreaker {
+/** A ResiliencePolicy (shared/resilience-policy.ts): compose it with wrap(retryPolicy(row), breaker). */
+export class CircuitBreaker implements ResiliencePolicy {
   readonly name: string;
   readonly config: Readonly<CircuitBreakerConfig>;
   readonly #clock: Clock;

@@ -96,11 +96,12 @@ function reasonOf(signal: AbortSignal): unknown {
 }
 
 /**
- * Runs one try with its own AbortController, aborted on timeout or when the caller aborts. The try is
- * raced against both, so a fn that ignores its signal still cannot hold the retry loop past its timeout;
- * its eventual settlement is swallowed.
+ * Runs one try with its own AbortController, aborted on timeout (reason: TryTimeoutError) or when the
+ * caller aborts (its reason). The try is raced against both, so a fn that ignores its signal still cannot
+ * hold the retry loop past its timeout; its eventual settlement is swallowed. Exported for
+ * shared/resilience-policy.ts timeoutPolicy (the same race, one try).
  */
-async function runTry<T>(
+export async function runTry<T>(
   fn: (attempt: number, signal: AbortSignal) => Promise<T>,
   attempt: number,
   timeoutMs: number,
