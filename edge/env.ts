@@ -47,6 +47,8 @@ export interface EdgeBindings {
   SESSION_CLOCK_SKEW_S?: string;
   /** Failover step 6: warn when a catalogue replication flow lags more than this (s, default 60). */
   REPLICATION_LAG_WARN_S?: string;
+  /** How long the edge keeps a video 404, per answering region (s, 0..60, default 2; edge/video-not-found.ts). */
+  VIDEO_NOT_FOUND_TTL_S?: string;
 }
 
 const EdgeConfigSchema = z.object({

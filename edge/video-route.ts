@@ -5,7 +5,7 @@ import { ApiError } from "../shared/errors.ts";
 import { parseVideoId } from "../shared/ids.ts";
 import type { EdgeEnv } from "./app-env.ts";
 import { cachedRead, joinInflight } from "./cached-read.ts";
-import { type CacheHit, type CacheTier, cacheGet, deletedAt, rememberCopy } from "./edge-cache.ts";
+import { type CacheHit, type CacheTier, cacheGet, cachePut, deletedAt, rememberCopy } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { HOT_POOL, pooledVideo } from "./hot-pool.ts";
 import { HotKeys } from "./hot-keys.ts";
@@ -14,6 +14,7 @@ import { reportOriginError } from "./origin-error-report.ts";
 import { readRegion, requestGeo } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
+import { notFoundKey, notFoundTtlFor } from "./video-not-found.ts";
 
 // GET /v1/videos/:id — hot-spot defence: edge cache (isolate memory → Cache API, SWR) + the pushed hot
 // pool (edge/hot-pool.ts: first reads of popular videos never reach an origin) + coalescing (per isolate
@@ -79,12 +80,19 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
   const route = await routeRead(c.env, preferred);
   for (const region of route.candidates) {
     try {
+      // A 404 is this region's answer only (replication may not have landed yet): kept per region and
+      // briefly (edge/video-not-found.ts); a 200 is the global catalogue's, under the shared key.
+      const negKey = notFoundKey(region, vid);
+      const neg = known ? null : await cacheGet(negKey, 0, now);
+      if (neg?.fresh) return send(c, neg.payload.body, neg.payload.status, "HIT", hot, neg.tier);
       const r = await cachedRead(
         c.env,
-        { key, region, path: `/internal/v1/videos/${vid}${hot ? "?hot=1" : ""}`, ttlS: TTL.edgeVideo, staleS: TTL.edgeVideoStale, shared: true, maxWaitMs: 3000, cacheStatuses: [200, 404] },
+        { key, region, path: `/internal/v1/videos/${vid}${hot ? "?hot=1" : ""}`, ttlS: TTL.edgeVideo, staleS: TTL.edgeVideoStale, shared: true, maxWaitMs: 3000, cacheStatuses: [200] },
         c.executionCtx,
         known,
       );
+      const negTtlS = r.payload.status === 404 && r.result !== "HIT" ? notFoundTtlFor(c.env, id, region) : 0;
+      if (negTtlS > 0) c.executionCtx.waitUntil(cachePut(negKey, r.payload, negTtlS, 0));
       return send(c, r.payload.body, r.payload.status, r.result, hot, r.tier);
     } catch (e) {
       edgeStats.originErrors++;

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { mintSessionToken } from "../../shared/auth.ts";
 import { REGIONS, type Region } from "../../shared/local-ports.ts";
+import { newVideoId } from "../../shared/video-id.ts";
 import { fault } from "./support/faults.ts";
 import { residentUser, waitFor, withRegionDb } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
@@ -172,6 +173,32 @@ describe("multi-region catalogue", () => {
     const ok = await waitFor(async () => { const r = await adminPost("/v1/admin/regions/eu/restore"); return r.status === 200 ? r.json() : null; }, 30_000, "restore once in sync");
     expect(ok.sync).toEqual({ verified: true, in_sync: true, mismatches: [] });
     await waitForFullWeight(stack.edgeUrl);
+  });
+
+  it("a video 404 is one region's answer: another region's reader is not served it, and it goes once replication lands", async () => {
+    const subscription = (enabled: boolean) => withRegionDb(stack.pgPort, "eu", (c) => c.query(`ALTER SUBSCRIPTION fyp_us_to_eu ${enabled ? "ENABLE" : "DISABLE"}`));
+    const read = async (vid: string, region: Region) => { const r = await fetch(`${stack.edgeUrl}/v1/videos/${vid}?region=${region}`); return { status: r.status, cache: r.headers.get("x-cache") }; };
+    const { user } = await tokenFor("us", 7);
+    const vid = `v${newVideoId("us")}`;
+    await subscription(false);
+    try {
+      const res = await fetch(`${stack.originUrl.us}/internal/v1/videos`, {
+        method: "POST", headers: { ...internal, "content-type": "application/json" },
+        body: JSON.stringify({ video_id: vid, user_id: user, home_region: "us", caption: "not in eu yet", duration_ms: 1000, ts: new Date().toISOString(), accepted_in: "us" }),
+      });
+      expect(res.status).toBe(201);
+      expect((await read(vid, "eu")).status).toBe(404); // eu has not received it
+      expect((await read(vid, "eu")).cache).not.toBe("HIT"); // a young upload of another region: not cached at all
+      expect(await read(vid, "us")).toMatchObject({ status: 200 }); // not eu's 404
+    } finally {
+      await subscription(true);
+    }
+    await waitFor(() => rowIn("eu", vid), 30_000, "the upload replicated to eu");
+    expect((await read(vid, "eu")).status).toBe(200);
+    // An id that exists nowhere: its 404 is cached, briefly.
+    const unknown = "v1000003";
+    expect((await read(unknown, "apac")).status).toBe(404);
+    expect(await read(unknown, "apac")).toMatchObject({ status: 404, cache: "HIT" });
   });
 
   it("RegionHealth re-adds a recovered region only once its global tables are in sync (recovery step 8, automatic)", async () => {
