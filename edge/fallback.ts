@@ -1,5 +1,6 @@
 import type { KVNamespace } from "@cloudflare/workers-types";
 import type { FeedResponse, TrendingResponse } from "../shared/contract.ts";
+import { type DegradationLevel, levelPolicy } from "../shared/degradation.ts";
 import { REGION_VALUES, type Region } from "../shared/regions.ts";
 import { KV } from "./kv-keys.ts";
 
@@ -17,12 +18,13 @@ export async function trendingFromKv(kv: KVNamespace, region: Region): Promise<T
   return null;
 }
 
-export async function trendingFeed(kv: KVNamespace, region: Region, count: number, level: number): Promise<FeedResponse | null> {
+/** The pre-warmed trending list as a feed page served at `level` (`limited` from that level's policy row); null when KV has none. */
+export async function trendingFeed(kv: KVNamespace, region: Region, count: number, level: DegradationLevel): Promise<FeedResponse | null> {
   const t = await trendingFromKv(kv, region);
   if (!t) return null;
   return {
     items: t.items.slice(0, count).map((i) => ({ ...i, reason: "trending" as const })),
-    next_cursor: null, source: "trending", region, degradation_level: level, limited: level >= 3,
+    next_cursor: null, source: "trending", region, degradation_level: level, limited: levelPolicy(level).limited,
     model_version: null, generated_at: t.generated_at,
   };
 }

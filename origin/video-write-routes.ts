@@ -38,7 +38,8 @@ export function videoShape(cfg: OriginConfig, r: VideoRow): VideoWriteResponse {
   });
 }
 
-function refuseAtLevel3(c: Context<AppEnv>, d: RequestDeps): void {
+/** Throws the retryable 503 (retry-after 5 s) when the request's level policy queues writes (level 3: database degraded). */
+function refuseWhenWritesQueued(c: Context<AppEnv>, d: RequestDeps): void {
   // The admin-forced level travels with the write like with feed reads (shared/forced-level-header.ts).
   if (levelPolicy(d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER))).level).writesAllowed) return;
   c.header("retry-after", "5");
@@ -64,7 +65,7 @@ export function videoWriteRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) =
     if (!p.success) throw fromZodError(p.error);
     const b = p.data;
     if (b.home_region !== d.cfg.REGION) throw new ApiError(409, "wrong_region", `creator's home region is ${b.home_region}; this is ${d.cfg.REGION}`, "home_region");
-    refuseAtLevel3(c, d);
+    refuseWhenWritesQueued(c, d);
     const r = await dbWrite(c, () =>
       insertVideo(d.db, d.cfg.REGION, {
         videoId: parseVideoId(b.video_id)!, authorId: parseUserId(b.user_id)!, caption: b.caption, durationMs: b.duration_ms,
@@ -86,7 +87,7 @@ export function videoWriteRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) =
     if (!p.success) throw fromZodError(p.error);
     const b = p.data;
     if (b.home_region !== d.cfg.REGION) throw new ApiError(409, "wrong_region", `creator's home region is ${b.home_region}; this is ${d.cfg.REGION}`, "home_region");
-    refuseAtLevel3(c, d);
+    refuseWhenWritesQueued(c, d);
     const r = await dbWrite(c, () => patchVideo(d.db, d.cfg.REGION, id, parseUserId(b.user_id)!, b.patch, b.ts, b.accepted_in));
     if (r.kind === "not_found") throw new ApiError(404, "not_found", `no video ${formatVideoId(id)}`, "video_id");
     if (r.kind === "forbidden") throw new ApiError(403, "forbidden", "only the video's creator may edit it", "video_id");

@@ -1,0 +1,53 @@
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { type AppEnv, type RequestDeps, Timings } from "../../origin/context.ts";
+import type { OriginConfig } from "../../origin/env.ts";
+import { Metrics } from "../../origin/metrics.ts";
+import { OriginSignals } from "../../origin/signals.ts";
+import { videoWriteRoutes } from "../../origin/video-write-routes.ts";
+import { handleError } from "../../shared/errors.ts";
+import { FORCED_LEVEL_HEADER } from "../../shared/forced-level-header.ts";
+import { pgError, scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
+
+// Catalogue writes follow the level policy's `writesAllowed` (shared/degradation.ts), not a level number:
+// at level 3 (forced here) the origin answers 503 + retry-after without touching the database, so the
+// edge queues the write; below it the write reaches the database (a refused value: one try, 422).
+
+function app() {
+  const db = scriptedDb(() => pgError("23514", "check violation"));
+  const deps: RequestDeps = {
+    cfg: { REGION: "us", MEDIA_BASE_URL: "https://media.test", INTERNAL_SECRET: "secret-secret" } as OriginConfig,
+    db, redis: scriptedRedis(), metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
+  };
+  const a = new Hono<AppEnv>();
+  a.onError(handleError);
+  videoWriteRoutes(a, () => deps);
+  return { a, db };
+}
+const upload = (level: string) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", [FORCED_LEVEL_HEADER]: level },
+  body: JSON.stringify({
+    caption: "hi", duration_ms: 1000, video_id: "v77", user_id: "u1", home_region: "us", ts: new Date().toISOString(), accepted_in: "us",
+  }),
+});
+
+describe("video writes by the level policy", () => {
+  it("level 3: 503 db_degraded with retry-after, the database untouched", async () => {
+    const { a, db } = app();
+    const res = await a.request("/internal/v1/videos", upload("3"));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(await res.json()).toMatchObject({ error: { code: "db_degraded" } });
+    expect(db.tries).toHaveLength(0);
+  });
+
+  for (const level of ["0", "1", "2"]) {
+    it(`level ${level}: the write reaches the database (a refused value: one try, 422)`, async () => {
+      const { a, db } = app();
+      const res = await a.request("/internal/v1/videos", upload(level));
+      expect(res.status).toBe(422);
+      expect(db.tries).toHaveLength(1);
+    });
+  }
+});
