@@ -12,7 +12,7 @@ import { edgeConfig } from "./env.ts";
 import { emergencyFeed, trendingFeed } from "./fallback.ts";
 import { reportOriginError } from "./origin-error-report.ts";
 import { readRegion, requestGeo } from "./region-router.ts";
-import { routeRead } from "./routing.ts";
+import { routeRead, tryOrder } from "./routing.ts";
 import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
 import { requestSession } from "./session.ts";
@@ -47,15 +47,6 @@ function relayedError(payload: CachedPayload): ApiError {
   const field = err.field === undefined ? undefined : (PUBLIC_FIELD[err.field] ?? err.field);
   const retryAfter = payload.headers["retry-after"];
   return new ApiError(payload.status as 400, err.code ?? "bad_request", err.message ?? "rejected", field, retryAfter ? { "retry-after": retryAfter } : undefined);
-}
-
-/**
- * Regions to try, in order: the preferred one first (the user's home region for signed-in reads, else
- * geo), then the reader's geo region, then the rest in the router's weighted order.
- */
-function tryOrder(candidates: Region[], preferred: Region, geo: Region): Region[] {
-  const rank = (r: Region) => (r === preferred ? 0 : r === geo ? 1 : 2);
-  return [...candidates].sort((a, b) => rank(a) - rank(b) || candidates.indexOf(a) - candidates.indexOf(b));
 }
 
 export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {

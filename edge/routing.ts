@@ -78,3 +78,15 @@ export async function routeRead(env: EdgeBindings, preferred: Region, rand = Mat
   if (pref) return { candidates: [...ordered.map((v) => v.region), pref.region], level: 4, forced };
   return { candidates: ordered.map((v) => v.region), level: 4, forced };
 }
+
+/**
+ * Regions a feed read tries, in order: the preferred one (the user's home region for signed-in reads, else
+ * geo) when the route put it first, then the reader's geo region, then the rest in the router's weighted
+ * order. A recovering preferred region that this read did not draw (routeRead: 90% of its reads at 10%
+ * weight) stays last, so it takes only its weight's share of its own traffic.
+ */
+export function tryOrder(candidates: Region[], preferred: Region, geo: Region): Region[] {
+  const preferredFirst = candidates[0] === preferred;
+  const rank = (r: Region) => (r === preferred ? (preferredFirst ? 0 : 3) : r === geo ? 1 : 2);
+  return [...candidates].sort((a, b) => rank(a) - rank(b) || candidates.indexOf(a) - candidates.indexOf(b));
+}
