@@ -1,7 +1,7 @@
 import type { RetryPolicy } from "../shared/config.ts";
-import { retry, RetryExhaustedError } from "../shared/retry.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { AlertPayload, AlertResult } from "./incident.ts";
+import { postJsonWebhook } from "./json-webhook.ts";
 
 // Alert delivery: step 1 of the failover procedure, "page on-call" (issue 12 item 6). RegionHealth POSTs
 // each alert's JSON body (edge/incident.ts AlertPayload) to ALERT_WEBHOOK_URL — a pager/chat integration
@@ -9,7 +9,7 @@ import type { AlertPayload, AlertResult } from "./incident.ts";
 //  - every try has a 2 s timeout; 3 tries at most (500 ms, 2 s backoff ±20%), so a delivery ends within
 //    about 9 s whatever the receiver does; it never throws;
 //  - 2xx = delivered; 5xx, 408, 429, network errors and timeouts are retried; any other status is the
-//    receiver refusing the body and is not retried;
+//    receiver refusing the body and is not retried (the POST itself: edge/json-webhook.ts);
 //  - the caller (the Durable Object) runs it off the probe loop and records the outcome on the incident;
 //  - no URL configured = alerts are only recorded (outcome "disabled").
 
@@ -33,9 +33,6 @@ export function alertWebhookUrl(env: { ALERT_WEBHOOK_URL?: string }): { url: str
   return { url: null, error: "ALERT_WEBHOOK_URL is not an absolute http(s) URL" };
 }
 
-class RetryableStatus extends Error {}
-class RejectedStatus extends Error {}
-
 export interface SendOptions {
   policy?: RetryPolicy;
   clock?: Clock;
@@ -44,32 +41,7 @@ export interface SendOptions {
 
 export type Delivery = Pick<AlertResult, "outcome" | "attempts" | "http_status" | "error">;
 
-/** POSTs `payload` as JSON to `url` with ALERT_RETRY; resolves with what happened, never rejects. */
-export async function sendAlert(url: string, payload: AlertPayload, opts: SendOptions = {}): Promise<Delivery> {
-  const doFetch = opts.fetch ?? fetch;
-  const body = JSON.stringify(payload);
-  let attempts = 0;
-  let httpStatus: number | null = null;
-  try {
-    await retry(
-      async (_attempt, signal) => {
-        attempts++;
-        const res = await doFetch(url, {
-          method: "POST", body, signal, headers: { "content-type": "application/json", "user-agent": "fyp-edge-alerts" },
-        });
-        httpStatus = res.status;
-        await res.body?.cancel();
-        if (res.ok) return;
-        if (res.status >= 500 || res.status === 408 || res.status === 429) throw new RetryableStatus(`webhook answered ${res.status}`);
-        throw new RejectedStatus(`webhook refused the alert: ${res.status}`);
-      },
-      opts.policy ?? ALERT_RETRY,
-      { clock: opts.clock, retryable: (e) => !(e instanceof RejectedStatus) },
-    );
-    return { outcome: "delivered", attempts, http_status: httpStatus, error: null };
-  } catch (e) {
-    const last = e instanceof RetryExhaustedError ? e.lastError : e;
-    const error = last instanceof Error ? last.message : String(last);
-    return { outcome: "failed", attempts, http_status: httpStatus, error: error.slice(0, 200) };
-  }
+/** POSTs `payload` as JSON to `url` with ALERT_RETRY (edge/json-webhook.ts); resolves with what happened, never rejects. */
+export function sendAlert(url: string, payload: AlertPayload, opts: SendOptions = {}): Promise<Delivery> {
+  return postJsonWebhook(url, payload, opts.policy ?? ALERT_RETRY, { name: "webhook", what: "the alert", userAgent: "fyp-edge-alerts", clock: opts.clock, fetch: opts.fetch });
 }

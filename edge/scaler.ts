@@ -1,7 +1,7 @@
 import type { RetryPolicy } from "../shared/config.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Region } from "../shared/regions.ts";
-import { retry, RetryExhaustedError } from "../shared/retry.ts";
+import { postJsonWebhook } from "./json-webhook.ts";
 
 // The capacity steps of the failover procedure (DESIGN §3 level 4): when a region leaves rotation, the
 // regions still serving get ×1.5 capacity (step 4); when it is back at full weight they are scaled back
@@ -48,9 +48,6 @@ export class RecordingScaler implements Scaler {
 /** 2 retries (3 tries), 1/5 s ±50% (the seed's external-API delays, shortened to 2 retries), 5 s per try. */
 export const SCALER_RETRY: RetryPolicy = { retries: 2, delaysMs: [1000, 5000], jitter: 0.5, perTryTimeoutMs: 5000 };
 
-class Retryable extends Error {}
-class Refused extends Error {}
-
 export class WebhookScaler implements Scaler {
   readonly kind = "webhook" as const;
   readonly #url: string;
@@ -61,30 +58,11 @@ export class WebhookScaler implements Scaler {
     this.#opts = { policy: opts.policy ?? SCALER_RETRY, clock: opts.clock, fetch: opts.fetch ?? ((...a) => fetch(...a)) };
   }
 
-  /** POST `{at, region, factor, because, step}`; 2xx = delivered, another 4xx = failed at once (not retried). */
-  async apply(step: CapacityStep): Promise<ScaleResult> {
-    const body = JSON.stringify(step);
-    let attempts = 0;
-    let httpStatus: number | null = null;
-    try {
-      await retry(
-        async (_attempt, signal) => {
-          attempts++;
-          const res = await this.#opts.fetch(this.#url, { method: "POST", body, signal, headers: { "content-type": "application/json", "user-agent": "fyp-edge-scaler" } });
-          httpStatus = res.status;
-          await res.body?.cancel();
-          if (res.ok) return;
-          if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Retryable(`scaler webhook answered ${res.status}`);
-          throw new Refused(`scaler webhook refused the step: ${res.status}`);
-        },
-        this.#opts.policy,
-        { clock: this.#opts.clock, retryable: (e) => !(e instanceof Refused) },
-      );
-      return { outcome: "delivered", attempts, http_status: httpStatus, error: null };
-    } catch (e) {
-      const last = e instanceof RetryExhaustedError ? e.lastError : e;
-      return { outcome: "failed", attempts, http_status: httpStatus, error: (last instanceof Error ? last.message : String(last)).slice(0, 200) };
-    }
+  /** POST `{at, region, factor, because, step}` (edge/json-webhook.ts); 2xx = delivered, another 4xx = failed at once (not retried). */
+  apply(step: CapacityStep): Promise<ScaleResult> {
+    return postJsonWebhook(this.#url, step, this.#opts.policy, {
+      name: "scaler webhook", what: "the step", userAgent: "fyp-edge-scaler", clock: this.#opts.clock, fetch: this.#opts.fetch,
+    });
   }
 }
 
