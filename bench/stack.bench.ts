@@ -155,6 +155,7 @@ try {
       ...Object.entries(z.videoTiers).map(([t, n]) => [`    answered from ${t}`, "-", n, "-", "-", "-", "-"] as (string | number)[]),
       ["app cache (Redis: chains, video metadata)", z.app[1], z.app[0], rate(z.app), "-", 70, rate(z.app) / 70],
       ["feature store (Redis: user/video features)", z.feature[1], z.feature[0], rate(z.feature), "-", 90, rate(z.feature) / 90],
+      ["  origin isolate memo of video features (in front of Redis)", z.featureMemo[1], z.featureMemo[0], rate(z.featureMemo), "-", "-", "-"],
     ]);
   table(`Edge misses of the Zipf replay by cause (hot pool: ${pw.hot_pool ?? "?"} videos pushed)`, ["cause", "misses", "% of lookups"],
     Object.entries(z.missCauses).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v, (100 * v) / edgeAll[1]]));

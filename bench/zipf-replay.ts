@@ -83,7 +83,10 @@ export interface ReplayResult {
   /** Hits an infinite, never-expiring edge cache would have had on the same stream (key seen before). */
   ideal: { feed: number; videos: number };
   app: [number, number];
+  /** Redis lookups of the feature store (hits, lookups). */
   feature: [number, number];
+  /** The origins' isolate memo of decoded video features, in front of Redis (hits, lookups). */
+  featureMemo: [number, number];
 }
 
 export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
@@ -199,5 +202,6 @@ export async function zipfReplay(o: ReplayOptions): Promise<ReplayResult> {
     requests: o.requests, non200, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), edge, videoTiers, missCauses, ideal,
     app: [delta("app/hit"), delta("app/hit") + delta("app/miss")],
     feature: [delta("feature/hit"), delta("feature/hit") + delta("feature/miss")],
+    featureMemo: [delta("feature_memo/hit"), delta("feature_memo/hit") + delta("feature_memo/miss")],
   };
 }

@@ -123,6 +123,8 @@ export class FeatureStore {
       const s = cached[i];
       if (s) values.set(id, decodeVideo(id, s));
     });
+    this.metrics.cache("feature", "hit", values.size);
+    this.metrics.cache("feature", "miss", ids.length - values.size);
     return values;
   }
 
@@ -145,6 +147,9 @@ export class FeatureStore {
       if (v) values.set(id, v);
       else ids.push(id);
     }
+    // The isolate memo is its own tier: only what it did not hold is looked up (and counted) in Redis.
+    this.metrics.cache("feature_memo", "hit", values.size);
+    this.metrics.cache("feature_memo", "miss", ids.length);
     let redisOk = true;
     let cached: (string | null)[] = [];
     if (this.skipRedis) redisOk = false;
@@ -166,7 +171,7 @@ export class FeatureStore {
       } else missing.push(id);
     });
     if (redisOk) {
-      this.metrics.cache("feature", "hit", values.size);
+      this.metrics.cache("feature", "hit", ids.length - missing.length);
       this.metrics.cache("feature", "miss", missing.length);
     }
     if (missing.length > 0) {
@@ -214,6 +219,7 @@ export class FeatureStore {
   /** Redis-only user read (level 3). */
   async cachedUser(id: string): Promise<UserFeatures | null> {
     const s = await this.redisRead(() => this.redis.get<string>(uKey(id)));
+    this.metrics.cache("feature", s ? "hit" : "miss", 1);
     if (!s) return null;
     const o = JSON.parse(s);
     return { id, emb: base64ToF32(o.e), homeRegion: o.h, followees: o.f, recent: o.r };
