@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Region } from "../../shared/regions.ts";
 import type { Db } from "../db.ts";
+import { flushCounters } from "../counter-flush.ts";
 import { forgetVideos } from "../feature-store.ts";
 import type { Metrics } from "../metrics.ts";
 import { REPLICAS, replicaKey } from "../hot-replicas.ts";
@@ -12,7 +13,10 @@ import { type LagBySource, lagsFromRows, READ_HEARTBEATS_SQL, type HeartbeatRow,
 //  1. write this region's heartbeat (it replicates to the other two);
 //  2. read the heartbeats that arrived from the others → lag per flow → `fyp_replication_lag_seconds
 //     {from,to}` on /metrics;
-//  3. drop cached features of videos that replication (or a local edit/flush) changed: ids queued in
+//  3. flush this region's live view/like increments from Redis into its CRDT counter row
+//     (origin/counter-flush.ts; also the Cron trigger's job, but that runs once a minute): the other
+//     regions' stats then show them one probe interval + the replication lag later;
+//  4. drop cached features of videos that replication (or a local edit/flush) changed: ids queued in
 //     video_cache_dirty by the triggers of shared/db/replication-schema.ts.
 // Failure semantics: every query has a short timeout; a failed tick leaves the previous lag in place
 // (marked by `measured_at`) and is retried on the next probe. Throttled per isolate (MIN_INTERVAL_MS).
@@ -68,6 +72,8 @@ async function runTick(d: TickDeps): Promise<ReplicationSnapshot> {
     const lag = lagsFromRows(d.region, rows, d.heartbeatPeriodMs);
     const gauge = d.metrics.registry.gauge("fyp_replication_lag_seconds", "Catalogue replication lag per flow (from region → to region), seconds");
     for (const [from, v] of Object.entries(lag)) if (v !== null && v !== undefined) gauge.set({ from, to: d.region }, v);
+    // A failed flush puts its deltas back (counter-flush.ts) and must not cost the lag measurement.
+    await flushCounters(d.db, d.redis, d.region).catch((e: Error) => console.warn(`counter flush in tick failed: ${e.message}`));
     await drainDirty(d);
     last = { region: d.region, lag_s: lag, heartbeat_period_ms: d.heartbeatPeriodMs, measured_at: new Date().toISOString(), error: null, invalidated };
   } catch (e) {
