@@ -1,19 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis as IORedis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TTL } from "../../shared/config.ts";
 import { EMBEDDING_DIM } from "../../shared/db/schema.ts";
-import type { OriginConfig } from "../../origin/env.ts";
 import { FeatureStore, type FeatureStoreMode } from "../../origin/feature-store.ts";
 import { Metrics } from "../../origin/metrics.ts";
 import { redisFor } from "../../origin/redis.ts";
 import { originRetry, PRODUCTION_ORIGIN_RETRY, useIsolateRetry } from "../../origin/retry-policy.ts";
-import { freePort } from "../../scripts/local/free-port.ts";
-import { startRedis } from "../../scripts/local/redis.ts";
-import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
 import { scriptedDb } from "../support/failing-deps.ts";
+import { type LocalRedis, startLocalRedis } from "../support/local-redis.ts";
 
 // The feature store's tiers (DESIGN §3 T4, origin/feature-store.ts) on a real redis-server through the
 // origin's own Upstash client and the local REST bridge: the TTLs of what it writes back (user features
@@ -25,12 +18,7 @@ import { scriptedDb } from "../support/failing-deps.ts";
 // (RETRY_FEATURE_STORE_TRY_MS; the seed's 5 ms fails often through the REST bridge on this box): what is
 // checked here is where reads land and how long entries live, not the row (test/unit/feature-store-retry.test.ts).
 
-const TOKEN = "feature-store-cache-token";
-const dir = mkdtempSync(join(tmpdir(), "fyp-feature-cache-"));
-let redisSrv: Awaited<ReturnType<typeof startRedis>>;
-let bridge: Awaited<ReturnType<typeof startUpstashBridge>>;
-let raw: IORedis;
-let cfg: OriginConfig;
+let redis: LocalRedis;
 
 const emb = Array.from({ length: EMBEDDING_DIM }, (_, i) => (i === 0 ? 1 : 0));
 const videoRow = (id: string) => ({
@@ -54,14 +42,10 @@ const counts = (m: Metrics) => ({
   redisHit: cacheCount(m, "feature", "hit"), redisMiss: cacheCount(m, "feature", "miss"),
   memoHit: cacheCount(m, "feature_memo", "hit"), memoMiss: cacheCount(m, "feature_memo", "miss"),
 });
-const store = (m: Metrics, db = pg(), mode: FeatureStoreMode = "full") => new FeatureStore(redisFor(cfg), db, m, undefined, mode);
+const store = (m: Metrics, db = pg(), mode: FeatureStoreMode = "full") => new FeatureStore(redisFor(redis.cfg), db, m, undefined, mode);
 
 beforeAll(async () => {
-  redisSrv = await startRedis({ port: await freePort(), dir: join(dir, "redis"), name: "feature-cache-redis" });
-  bridge = await startUpstashBridge({ port: 0, redisPort: redisSrv.port, token: TOKEN });
-  raw = new IORedis({ port: redisSrv.port, lazyConnect: true });
-  await raw.connect();
-  cfg = { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: TOKEN } as OriginConfig;
+  redis = await startLocalRedis("feature-cache-redis");
   useIsolateRetry(originRetry({ featureStoreTryMs: 50 }));
 }, 60_000);
 
@@ -71,10 +55,7 @@ afterEach(() => {
 
 afterAll(async () => {
   useIsolateRetry(PRODUCTION_ORIGIN_RETRY);
-  raw?.disconnect();
-  await bridge?.close();
-  await redisSrv?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.stop();
 });
 
 describe("feature store TTLs", () => {
@@ -83,12 +64,12 @@ describe("feature store TTLs", () => {
     await store(new Metrics("us"), db).videos(["7301", "7302"]);
     await store(new Metrics("us"), db).user("7399");
     for (const k of ["fs:v:7301", "fs:v:7302"]) {
-      const ttl = await raw.ttl(k);
+      const ttl = await redis.raw.ttl(k);
       expect(ttl, k).toBeLessThanOrEqual(TTL.featureVideo);
       expect(ttl, k).toBeGreaterThan(TTL.featureVideo - 30);
     }
     expect(TTL.featureVideo).toBe(6 * 3600);
-    const userTtl = await raw.ttl("fs:u:7399");
+    const userTtl = await redis.raw.ttl("fs:u:7399");
     expect(userTtl).toBeLessThanOrEqual(TTL.featureUser);
     expect(userTtl).toBeGreaterThan(TTL.featureUser - 30);
     expect(TTL.featureUser).toBe(3600);
@@ -96,7 +77,7 @@ describe("feature store TTLs", () => {
 
   it("a batch-only (level 1) user read writes nothing back: it has no recent activity to cache", async () => {
     await store(new Metrics("us"), pg(), "batch-only").user("7398");
-    expect(await raw.exists("fs:u:7398")).toBe(0);
+    expect(await redis.raw.exists("fs:u:7398")).toBe(0);
   });
 });
 
