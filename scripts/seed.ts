@@ -12,7 +12,7 @@ import { EMBEDDING_DIM, schemaStatements } from "../shared/db/schema.ts";
 import { LOCAL_PG, REGIONS, localPorts, regionDatabase, type Region } from "../shared/local-ports.ts";
 import { generateCatalogue, type SeedParams } from "./seed/generate.ts";
 import { generateInteractions } from "./seed/interactions.ts";
-import { encodeFollows, encodeInteractions, encodeUsers, encodeVideos, loadRegion } from "./seed/load.ts";
+import { encodeFollows, encodeInteractions, encodeTimeline, encodeUsers, encodeVideos, loadRegion } from "./seed/load.ts";
 
 export interface SeedOptions {
   pgPort: number;
@@ -34,7 +34,7 @@ export interface SeedResult {
 }
 
 // Bump when the generator changes, so existing local data is reseeded instead of silently kept.
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 const SEED_META_DDL = `CREATE TABLE IF NOT EXISTS seed_meta (
   id           smallint    PRIMARY KEY CHECK (id = 1),
@@ -118,7 +118,7 @@ export async function seedAll(opts: SeedOptions): Promise<SeedResult> {
 
     const centroidRows = Array.from({ length: cat.centroids.length / EMBEDDING_DIM }, (_, t) => Array.from(cat.centroids.subarray(t * EMBEDDING_DIM, (t + 1) * EMBEDDING_DIM)));
     const videos = encodeVideos(cat); // identical in every region: encode once
-    const perRegion = REGIONS.map((r) => [encodeUsers(cat, r), videos, encodeFollows(cat, r), encodeInteractions(cat, its, r)] as const);
+    const perRegion = REGIONS.map((r) => [encodeUsers(cat, r), videos, encodeFollows(cat, r), encodeInteractions(cat, its, r), encodeTimeline(cat, its, r, cat.nowMs)] as const);
     log(`      encoded COPY payloads (${secs()} s)`);
 
     // Regions load in parallel: each is its own database and backend.
@@ -126,7 +126,7 @@ export async function seedAll(opts: SeedOptions): Promise<SeedResult> {
       REGIONS.map(async (r, i) => {
         const tables = perRegion[i];
         await loadRegion(clients[r], [...tables], paramKey, centroidRows);
-        log(`      ${regionDatabase(r)}: ${tables[0].rows} users, ${tables[1].rows} videos, ${tables[2].rows} follows, ${tables[3].rows} interactions (${secs()} s)`);
+        log(`      ${regionDatabase(r)}: ${tables[0].rows} users, ${tables[1].rows} videos, ${tables[2].rows} follows, ${tables[3].rows} interactions, ${tables[4].rows} timeline events of the last 24 h (${secs()} s)`);
       }),
     );
     log(`      seeded in ${secs()} s`);

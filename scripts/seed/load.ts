@@ -9,6 +9,8 @@ import { EMBEDDING_DIM } from "../../shared/db/schema.ts";
 import type { Region } from "../../shared/local-ports.ts";
 import { type Catalogue, REGION_CODES, STATUS_CODES, TOPIC_NAMES } from "./generate.ts";
 import { INTERACTION_TYPES, type Interactions } from "./interactions.ts";
+import { bucketOf, DAY_MS, DEFAULT_BUCKET_MS } from "../../origin/timeline/buckets.ts";
+import { timelineEventId } from "../../origin/timeline/from-events.ts";
 
 const CHUNK_ROWS = 4000;
 const iso = (ms: number) => new Date(Math.round(ms)).toISOString();
@@ -92,6 +94,30 @@ export function encodeInteractions(cat: Catalogue, it: Interactions, region: Reg
   return { table: "interactions", columns: "user_id, video_id, author_id, type, watch_ms, ts, idempotency_key, region, written_at", chunks, rows };
 }
 
+/** Most seeded timeline events per region (the newest are kept): bounds the seed's time and size. */
+export const MAX_SEED_TIMELINE_EVENTS = 50_000;
+
+/**
+ * The region's seeded interactions of the last `windowMs` before `nowMs` as timeline events (the rows
+ * the events path would have appended: same event id, hourly buckets), so regional trending (computed
+ * from the timelines' last 24 h, origin/timeline/trending.ts) is not static on a fresh stack. At most
+ * `max` rows, the newest.
+ */
+export function encodeTimeline(cat: Catalogue, it: Interactions, region: Region, nowMs: number, windowMs = DAY_MS, max = MAX_SEED_TIMELINE_EVENTS): TableData {
+  const r = REGION_CODES.indexOf(region), home = cat.users.region;
+  let picked: number[] = [];
+  for (let i = 0; i < it.n; i++) if (home[it.user[i]] === r && it.tsMs[i] >= nowMs - windowMs && it.tsMs[i] <= nowMs) picked.push(i);
+  if (picked.length > max) picked = picked.sort((a, b) => it.tsMs[b] - it.tsMs[a]).slice(0, max);
+  const { chunks, rows } = chunked(picked.length, (k) => {
+    const i = picked[k], u = it.user[i] + 1, ts = Math.round(it.tsMs[i]);
+    return [
+      it.video[i] + 1, bucketOf(ts, DEFAULT_BUCKET_MS), iso(ts), timelineEventId(String(u), `seed-${u}-${it.seq[i]}`),
+      INTERACTION_TYPES[it.type[i]], u, region, it.watchMs[i],
+    ].join("\t");
+  });
+  return { table: "timeline_events", columns: "video_id, bucket, ts, event_id, type, user_id, region, watch_ms", chunks, rows };
+}
+
 export async function copyTable(client: pg.Client, data: TableData): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${data.table} (${data.columns}) FROM STDIN`));
   await pipeline(Readable.from(data.chunks), stream);
@@ -105,7 +131,7 @@ export async function loadRegion(client: pg.Client, tables: TableData[], metaPar
   await client.query("BEGIN");
   try {
     await client.query("DELETE FROM seed_meta");
-    await client.query("TRUNCATE users, videos, follows, interactions, ivf_centroids RESTART IDENTITY");
+    await client.query("TRUNCATE users, videos, follows, interactions, timeline_events, ivf_centroids RESTART IDENTITY");
     for (const t of tables) await copyTable(client, t);
     // IVF lists = the generator's topics: the origin probes the lists nearest to a user's embedding.
     for (let i = 0; i < centroids.length; i++) await client.query("INSERT INTO ivf_centroids (list, centroid) VALUES ($1, $2)", [i, centroids[i]]);
@@ -119,5 +145,5 @@ export async function loadRegion(client: pg.Client, tables: TableData[], metaPar
     await client.query("ROLLBACK").catch(() => {});
     throw e;
   }
-  await client.query("ANALYZE users, videos, follows, interactions");
+  await client.query("ANALYZE users, videos, follows, interactions, timeline_events");
 }

@@ -90,6 +90,24 @@ describe("seedAll", () => {
     expect(share("us")).toBeGreaterThan(share("apac")); // 45% vs 25%
   });
 
+  it("fills the timelines with each region's seeded interactions of the last 24 h (what the events path would have appended)", async () => {
+    const now = base.nowMs!;
+    for (const r of REGIONS) {
+      const t = await one<{ n: number; want: number; foreign: number; old: number; unmatched: number }>(r, `SELECT
+        (SELECT count(*) FROM timeline_events)::int AS n,
+        (SELECT count(*) FROM interactions WHERE ts >= to_timestamp(${(now - 86_400_000) / 1000}) AND ts <= to_timestamp(${now / 1000}))::int AS want,
+        (SELECT count(*) FROM timeline_events WHERE region <> '${r}')::int AS foreign,
+        (SELECT count(*) FROM timeline_events WHERE ts < to_timestamp(${(now - 86_400_000) / 1000}))::int AS old,
+        (SELECT count(*) FROM timeline_events t WHERE NOT EXISTS (SELECT 1 FROM interactions i
+           WHERE i.user_id = t.user_id AND t.event_id = i.user_id || ':' || i.idempotency_key AND i.video_id = t.video_id AND i.type = t.type AND i.ts = t.ts))::int AS unmatched`);
+      expect(t.n).toBeGreaterThan(0);
+      expect(t).toEqual({ n: t.want, want: t.want, foreign: 0, old: 0, unmatched: 0 });
+      // Hourly buckets, as the origins write them (origin/timeline/buckets.ts).
+      const b = await one<{ bad: number }>(r, "SELECT count(*)::int AS bad FROM timeline_events WHERE bucket <> floor(extract(epoch FROM ts) * 1000 / 3600000) * 3600000");
+      expect(b.bad).toBe(0);
+    }
+  });
+
   it("has Zipf-skewed popularity and a few removed/blocked videos", async () => {
     const z = await one<{ share: number; inactive: number }>("us", `SELECT
       (SELECT sum(views) FROM (SELECT views FROM videos ORDER BY views DESC LIMIT ${VIDEOS / 100}) t)::float8 / sum(views)::float8 AS share,
