@@ -3,6 +3,9 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintSessionToken, sessionFromHeader } from "../../shared/auth.ts";
 import { app } from "../../edge/app.ts";
+import { setForcedLevel } from "../../edge/forced-levels.ts";
+import { KV } from "../../edge/kv-keys.ts";
+import { edgeStats } from "../../edge/stats.ts";
 import { decodeCursor, encodeCursor } from "../../origin/cursor.ts";
 
 // Runs inside workerd: auth, validation and cursors use WebCrypto exactly as in production.
@@ -35,6 +38,28 @@ describe("edge inside workerd", () => {
     expect(((await (await geo("/v1/trending", { country: "DE", continent: "EU" })).json()) as { region: string }).region).toBe("eu");
     expect(((await (await geo("/v1/trending", { country: "JP", continent: "AS" })).json()) as { region: string }).region).toBe("apac");
     expect((await SELF.fetch("http://edge/emergency?region=mars")).status).toBe(400);
+    // The emergency page of the reader's region (KV, written by the pre-warm), not always us's.
+    const kv = (env as unknown as { FYP_KV: KVNamespace }).FYP_KV;
+    for (const r of ["us", "eu", "apac"]) await kv.put(KV.emergencyHtml(r as "us"), `<p id=page>${r} page</p>`);
+    expect(await (await geo("/emergency", { country: "DE", continent: "EU" })).text()).toContain("eu page");
+    expect(await (await geo("/emergency", { country: "JP", continent: "AS" })).text()).toContain("apac page");
+    expect(await (await geo("/emergency", { country: "US", continent: "NA" })).text()).toContain("us page");
+  });
+
+  it("geo (request.cf) picks the region of video metadata reads: a region forced to 5 serves its own readers nothing", async () => {
+    // eu forced to level 5: an eu reader's route has no region to try (no origin call is made, the edge's
+    // origin-error count stays put); were the read routed by anything but the reader's geo, it would try
+    // the (unreachable) origins of this config and count their errors.
+    const kv = (env as unknown as { FYP_KV: KVNamespace }).FYP_KV;
+    await setForcedLevel(kv, "eu", 5);
+    try {
+      const before = edgeStats.originErrors;
+      const res = await SELF.fetch("http://edge/v1/videos/v9300001", { cf: { country: "DE", continent: "EU" } } as RequestInit);
+      expect(res.status).toBe(503);
+      expect(edgeStats.originErrors).toBe(before);
+    } finally {
+      await setForcedLevel(kv, "eu", null);
+    }
   });
 
   it("signs cursors so a tampered or foreign one is a 400", async () => {
