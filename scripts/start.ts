@@ -2,14 +2,20 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { mintSessionToken } from "../shared/auth.ts";
 import { LOCAL_PG, regionDatabase } from "../shared/local-ports.ts";
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { localBackupContext, startBackupScheduler } from "./backup/scheduler.ts";
 import { startStack } from "./stack.ts";
 
-// `npm start [-- --users N --videos N]`: the whole local stack in the foreground; Ctrl-C stops it.
+// `npm start [-- --users N --videos N] [--no-backups]`: the whole local stack in the foreground, with the
+// backup scheduler (scripts/backup/scheduler.ts; off with --no-backups or FYP_BACKUPS=off); Ctrl-C
+// stops it.
 const { values } = parseArgs({
   options: {
     users: { type: "string", default: process.env.FYP_USERS ?? "10000" },
     videos: { type: "string", default: process.env.FYP_VIDEOS ?? "100000" },
     seed: { type: "string", default: "42" },
+    "no-backups": { type: "boolean", default: process.env.FYP_BACKUPS === "off" },
   },
 });
 
@@ -47,8 +53,21 @@ const cron = setInterval(() => {
   for (const u of cronTargets) fetch(`${u}/cdn-cgi/local/scheduled`).then((r) => r.body?.cancel(), () => {});
 }, 60_000);
 
+// Backups per data type on their schedules (README "Backups"), into .local/dev/backups; the job log is
+// logs/backup.log, and one line per tick that did something is printed here.
+let backups: { stop(): void } | null = null;
+if (!values["no-backups"]) {
+  const log = createWriteStream(join(stack.dataDir, "logs", "backup.log"), { flags: "a" });
+  const ctx = localBackupContext({ dataDir: stack.dataDir, pgPort: stack.ports.postgres, edgeUrl: stack.edgeUrl, adminToken: stack.secrets.ADMIN_TOKEN }, (l) => void log.write(`${new Date().toISOString()} ${l}\n`));
+  backups = startBackupScheduler(ctx, {
+    onTick: (r) => console.log(`backups: ran ${r.ran.length ? r.ran.join(", ") : "nothing"}${r.failed.length ? `; failed ${r.failed.join(", ")}` : ""}; pruned ${r.pruned.length} (${(r.ms / 1000).toFixed(1)} s; ${ctx.root})`),
+  });
+  console.log(`backups: scheduler on (first run in 60 s; --no-backups turns it off), log ${join(stack.dataDir, "logs", "backup.log")}`);
+}
+
 async function shutdown(sig: string) {
   clearInterval(cron);
+  backups?.stop();
   if (stopping) return;
   stopping = true;
   console.log(`\nfyp-edge: ${sig} — stopping everything this command started …`);
