@@ -7,7 +7,12 @@ import type { Managed, Supervisor } from "./local/supervisor.ts";
 // Postgres (SIGKILL to postmaster and backends: a crash) comes back through crash recovery on "start".
 export type FaultAction = "stop" | "start" | "pause" | "resume" | "kill";
 export interface Faults {
-  apply(target: "redis" | "postgres" | "ranking" | "origin", action: FaultAction, region?: Region): Promise<void>;
+  /**
+   * `vars` (origin "start" only): worker vars the origin runs with from now on, over the stack's (e.g. the
+   * chaos suite's production RANK_TIMEOUT_MS); later starts of that origin keep them, as a redeployed
+   * worker keeps its config. Throws on a bad combination.
+   */
+  apply(target: "redis" | "postgres" | "ranking" | "origin", action: FaultAction, region?: Region, vars?: Record<string, string>): Promise<void>;
   /** Stops what faults restarted (the stack's own closers know only the originals). */
   stopRestarted(): Promise<void>;
 }
@@ -37,19 +42,21 @@ export function createFaults(deps: {
   origins: Record<Region, Managed>;
   postgres: { current: Killable; restart(): Promise<Killable> };
   ranking: { current: Managed; restart(): Promise<Managed> };
-  startOrigin(r: Region): Promise<Managed>;
+  startOrigin(r: Region, vars?: Record<string, string>): Promise<Managed>;
 }): Faults {
   let pg: Killable | null = deps.postgres.current;
   let pgRestarted = false;
   let ranking: Managed | null = deps.ranking.current;
   const origins: Partial<Record<Region, Managed | null>> = { ...deps.origins };
+  const originVars: Partial<Record<Region, Record<string, string>>> = {};
   const need = (r: Region | undefined): Region => {
     if (!r) throw new Error("region required");
     return r;
   };
   return {
-    async apply(target, action, region) {
+    async apply(target, action, region, vars) {
       if (action === "kill" && target !== "postgres") throw new Error("kill: postgres only");
+      if (vars && (target !== "origin" || action !== "start")) throw new Error("vars: origin start only");
       if (target === "redis") {
         const r = deps.redis[need(region)];
         if (action === "stop") await r.stop();
@@ -80,7 +87,11 @@ export function createFaults(deps: {
         if (action === "stop" && m) {
           await deps.sup.stop(m);
           origins[r] = null;
-        } else if (action === "start" && !m) origins[r] = await deps.startOrigin(r);
+        } else if (action === "start") {
+          if (m && vars) throw new Error(`origin ${r} is running: stop it before starting it with other vars`);
+          if (vars) originVars[r] = { ...originVars[r], ...vars };
+          if (!m) origins[r] = await deps.startOrigin(r, originVars[r]);
+        }
         else if (action === "pause") signalGroup(m, "SIGSTOP");
         else if (action === "resume") signalGroup(m, "SIGCONT");
       }

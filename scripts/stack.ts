@@ -149,14 +149,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const launch = { sup, stateDir: join(dataDir, "wrangler"), registryDir: join(dataDir, "wrangler-registry"), logDir };
     const originUrl = {} as Record<Region, string>;
     const upstashUrl = {} as Record<Region, string>;
-    const startRegionOrigin = (r: Region) =>
+    // `vars`: a restart's own values (the chaos suite restarts the origins with production ones); they win.
+    const startRegionOrigin = (r: Region, vars: Record<string, string> = {}) =>
       startOrigin(launch, r, ports.origin[r], {
         DATABASE_URL: pgUrl(r), NEON_WS_PROXY: `127.0.0.1:${ports.neonProxy}`, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${ports.upstash[r]}`,
         UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, RANKING_URL: rankingUrl,
         INTERNAL_SECRET: devSecrets.INTERNAL_SECRET, CURSOR_SECRET: devSecrets.CURSOR_SECRET,
         // Production values (origin/env.ts: RANK_TIMEOUT_MS 40 …) unless the caller or the environment sets them,
         // except the feature-store row's per-try timeout: LOCAL_ORIGIN_VARS.
-        ...LOCAL_ORIGIN_VARS, ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS),
+        ...LOCAL_ORIGIN_VARS, ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS), ...vars,
       });
     const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
       const out = {} as Record<Region, Managed>;
