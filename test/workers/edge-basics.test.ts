@@ -3,6 +3,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintSessionToken, sessionFromHeader } from "../../shared/auth.ts";
 import { app } from "../../edge/app.ts";
+import type { EdgeBindings } from "../../edge/env.ts";
 import { setForcedLevel } from "../../edge/forced-levels.ts";
 import { KV } from "../../edge/kv-keys.ts";
 import { edgeStats } from "../../edge/stats.ts";
@@ -39,7 +40,7 @@ describe("edge inside workerd", () => {
     expect(((await (await geo("/v1/trending", { country: "JP", continent: "AS" })).json()) as { region: string }).region).toBe("apac");
     expect((await SELF.fetch("http://edge/emergency?region=mars")).status).toBe(400);
     // The emergency page of the reader's region (KV, written by the pre-warm), not always us's.
-    const kv = (env as unknown as { FYP_KV: KVNamespace }).FYP_KV;
+    const kv = (env as unknown as EdgeBindings).FYP_KV;
     for (const r of ["us", "eu", "apac"]) await kv.put(KV.emergencyHtml(r as "us"), `<p id=page>${r} page</p>`);
     expect(await (await geo("/emergency", { country: "DE", continent: "EU" })).text()).toContain("eu page");
     expect(await (await geo("/emergency", { country: "JP", continent: "AS" })).text()).toContain("apac page");
@@ -50,7 +51,7 @@ describe("edge inside workerd", () => {
     // eu forced to level 5: an eu reader's route has no region to try (no origin call is made, the edge's
     // origin-error count stays put); were the read routed by anything but the reader's geo, it would try
     // the (unreachable) origins of this config and count their errors.
-    const kv = (env as unknown as { FYP_KV: KVNamespace }).FYP_KV;
+    const kv = (env as unknown as EdgeBindings).FYP_KV;
     await setForcedLevel(kv, "eu", 5);
     try {
       const before = edgeStats.originErrors;
