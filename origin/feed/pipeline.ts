@@ -89,6 +89,9 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
   const offset = req.position?.offset ?? 0;
   // A cursor's chain, or the anonymous chain of this bucket; a signed-in first page always ranks afresh.
   let chain = req.position || !req.userId ? await load(chainId) : null;
+  // A fresh chain is stored while the page's features are read (two Redis calls at once, not one after
+  // the other: issue 13's miss path); ChainStore.store never throws.
+  let stored: Promise<unknown> = Promise.resolve();
   if (!chain) {
     try {
       chain = await freshChain(ctx, req.userId, chainId);
@@ -98,7 +101,8 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
       ctx = { ...ctx, policy: RESCUE_POLICY };
       chain = await cacheOnlyChain(ctx, userKey);
     }
-    if (ctx.policy.useRedis) await chains.store(chainId, chain);
+    const fresh = chain;
+    if (ctx.policy.useRedis) stored = ctx.timings.time("chain", () => chains.store(chainId, fresh));
   }
   // Ahead only from a chain stored in Redis (the pages' cursors must find it when the edge copy is gone; not
   // at level 2): a continuation page is a slice of the same fixed chain whoever serves it, and served by the
@@ -107,7 +111,7 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
   const windowed = ctx.policy.useRedis;
   const pages = windowed ? 1 + Math.max(0, Math.min(req.ahead ?? 0, FEED_AHEAD_MAX)) : 1;
   // One feature read for the whole window; the pages are consecutive slices, so none repeats a video.
-  const values = await pageFeatures(ctx, chain.items.slice(offset, offset + req.count * pages).map((e) => e[0]));
+  const [values] = await Promise.all([pageFeatures(ctx, chain.items.slice(offset, offset + req.count * pages).map((e) => e[0])), stored]);
   const out: FeedResponse[] = [];
   for (let start = offset; out.length < pages && (out.length === 0 || start < chain.items.length); start += req.count) {
     const slice = chain.items.slice(start, start + req.count);

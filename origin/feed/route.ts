@@ -9,10 +9,10 @@ import { Bulkhead } from "../bulkhead.ts";
 import type { AppEnv, RequestDeps } from "../context.ts";
 import { decodeCursor } from "../cursor.ts";
 import type { LevelReport } from "../signals.ts";
-import { checkUserRate } from "../user-rate-limit.ts";
 import { type FeedContext, requestPolicy } from "./context.ts";
 import { buildFeed, FEED_AHEAD_MAX, type FeedRequest } from "./pipeline.ts";
-import { feedStores } from "./stores.ts";
+import { type PrimedUser, readAhead } from "./read-ahead.ts";
+import { featureStoreMode, feedStores } from "./stores.ts";
 
 // GET /internal/v1/feed (called by the edge): the composition root of one feed request. It validates the
 // query (4xx before any budget is spent), decides the level policy once from the live signals, builds the
@@ -40,10 +40,16 @@ function probeDependencies(d: RequestDeps): void {
   if (!d.signals.redis.view().available && d.signals.redis.probeDue()) d.waitUntil(d.signals.redis.observe(() => d.redis.ping()));
 }
 
-/** One request's feed context over the real stores (origin/feed/stores.ts). */
-export function feedContext(d: RequestDeps, policy: Readonly<LevelPolicy>): FeedContext {
+/** Whether a request at `policy` reads the user's features from Redis through the read-ahead's GET. */
+const readsUserFromRedis = (policy: Readonly<LevelPolicy>) => {
+  const mode = featureStoreMode(policy);
+  return mode === "full" || mode === "batch-only";
+};
+
+/** One request's feed context over the real stores (origin/feed/stores.ts); `primedUser` as read ahead. */
+export function feedContext(d: RequestDeps, policy: Readonly<LevelPolicy>, primedUser?: PrimedUser | null): FeedContext {
   return {
-    region: d.cfg.REGION, policy, stores: feedStores(d, policy), timings: d.timings,
+    region: d.cfg.REGION, policy, stores: feedStores(d, policy, primedUser), timings: d.timings,
     countAppCache: (result) => d.metrics.cache("app", result), cursorSecret: d.cfg.cursorSecret,
     now: () => Date.now(), newChainId: () => crypto.randomUUID(), warn: (msg) => console.warn(msg),
   };
@@ -72,19 +78,27 @@ export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Requ
     const d = deps(c);
     d.metrics.request("feed");
     const req = await parseFeedRequest(c, d);
-    if (req.userId && d.signals.redis.view().available) await checkUserRate(d.redis, req.userId);
-    probeDependencies(d);
     const report = d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER)));
+    // Signed in: the rate limit, and the user's features when this first page will read them from Redis,
+    // in one Upstash pipeline (origin/feed/read-ahead.ts).
+    const userId = req.userId;
+    const primed = userId && d.signals.redis.view().available
+      ? await d.timings.time("readahead", () => readAhead(d.redis, d.signals.redis, userId, !req.position && readsUserFromRedis(requestPolicy(report, false))))
+      : null;
+    probeDependencies(d);
     noteLevel(report);
     d.metrics.degradationLevel(report.level);
-    const serve = (shed: boolean) => buildFeed(feedContext(d, requestPolicy(report, shed)), req, d.cfg);
+    const serve = (shed: boolean) => buildFeed(feedContext(d, requestPolicy(report, shed), primed), req, d.cfg);
     const feed = await feedBulkhead.run(() => serve(false), () => serve(true));
+    const { ahead, ...page } = feed;
+    const t1 = performance.now();
+    const body = FeedResponseSchema.parse(page);
+    const out = ahead?.length ? { ...body, ahead: ahead.map((p) => FeedResponseSchema.parse(p)) } : body;
+    d.timings.add("validate", performance.now() - t1);
     const total = performance.now() - t0;
     d.metrics.feedLatencyMs(total);
     for (const [name, ms] of Object.entries(d.timings.spans)) setMetric(c, name, ms);
     setMetric(c, "origin", total);
-    const { ahead, ...page } = feed;
-    const body = FeedResponseSchema.parse(page);
-    return c.json(ahead?.length ? { ...body, ahead: ahead.map((p) => FeedResponseSchema.parse(p)) } : body);
+    return c.json(out);
   });
 }

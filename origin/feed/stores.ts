@@ -7,6 +7,7 @@ import type { Db } from "../db.ts";
 import { FeatureStore, type FeatureStoreMode } from "../feature-store.ts";
 import { rank, rankStep } from "../ranking-client.ts";
 import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
+import type { PrimedUser } from "./read-ahead.ts";
 
 // The real adapters of origin/feed/ports.ts for one request: Redis (chains), Postgres + Redis lists
 // (catalogue), one FeatureStore in the policy's mode, and the ranking service behind the isolate's breaker.
@@ -77,8 +78,11 @@ function ranker(d: RequestDeps): Ranker {
 /** The mode of a request's FeatureStore: the policy's feature mode, or cache-only when the policy is. */
 export const featureStoreMode = (policy: Readonly<LevelPolicy>): FeatureStoreMode => (policy.cacheOnly ? "cache-only" : policy.featureMode);
 
-/** The request's stores, with its one FeatureStore in the policy's mode. */
-export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>): FeedStores {
-  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy));
+/**
+ * The request's stores, with its one FeatureStore in the policy's mode; `primedUser`: the user-features
+ * GET the route's read-ahead pipeline already answered (origin/feed/read-ahead.ts).
+ */
+export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>, primedUser?: PrimedUser | null): FeedStores {
+  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy), primedUser ?? undefined);
   return { chains: chainStore(d), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
 }

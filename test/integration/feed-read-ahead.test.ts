@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "@upstash/redis/cloudflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DependencyHealth } from "../../origin/dependency-health.ts";
+import { userFeatureKey } from "../../origin/feature-store.ts";
+import { readAhead } from "../../origin/feed/read-ahead.ts";
+import { freePort } from "../../scripts/local/free-port.ts";
+import { startRedis } from "../../scripts/local/redis.ts";
+import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
+
+// The feed's read-ahead pipeline (origin/feed/read-ahead.ts) on a real Redis through the Upstash REST
+// bridge, with the origin's client: the rate limit and the user-features GET in one POST /pipeline.
+let dir: string;
+let redisSrv: Awaited<ReturnType<typeof startRedis>>;
+let bridge: Awaited<ReturnType<typeof startUpstashBridge>>;
+let redis: Redis;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "read-ahead-"));
+  redisSrv = await startRedis({ port: await freePort(), dir, name: "redis-ra" });
+  bridge = await startUpstashBridge({ port: 0, redisPort: redisSrv.port, token: "t" });
+  redis = new Redis({ url: bridge.url, token: "t", automaticDeserialization: false, retry: { retries: 0 } });
+});
+afterAll(async () => {
+  await bridge?.close();
+  await redisSrv?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("feed read-ahead: rate limit + user features in one pipeline", () => {
+  it("hands over the cached user features (or null when not cached) and records one Redis sample", async () => {
+    await redis.set(userFeatureKey("7"), '{"e":"AA=="}');
+    const health = new DependencyHealth("redis");
+    expect(await readAhead(redis, health, "7", true)).toEqual({ id: "7", value: '{"e":"AA=="}' });
+    expect(await readAhead(redis, health, "8", true)).toEqual({ id: "8", value: null });
+    expect(await readAhead(redis, health, "7", false)).toBeNull(); // rate limit only
+    expect(health.view().samples).toBe(2);
+  });
+
+  it("counts the user's window and answers 429 over the limit; other users and the next window are free", async () => {
+    const now = Date.UTC(2026, 10, 25, 10, 0, 30);
+    for (let i = 0; i < 3; i++) await readAhead(redis, undefined, "42", true, 3, now);
+    const err = await readAhead(redis, undefined, "42", true, 3, now).catch((e) => e);
+    expect(err).toMatchObject({ status: 429, code: "rate_limited", field: "user_id" });
+    expect(err.headers["retry-after"]).toBe("30");
+    await expect(readAhead(redis, undefined, "43", true, 3, now)).resolves.toMatchObject({ id: "43" });
+    await expect(readAhead(redis, undefined, "42", true, 3, now + 60_000)).resolves.toMatchObject({ id: "42" });
+    expect(Number(await redis.ttl(`rl:feed:42:${Math.floor(now / 60_000)}`))).toBeGreaterThan(60);
+  });
+
+  it("fails open with Redis down: no 429, nothing handed over, nothing recorded (the feature store reads on its own)", async () => {
+    const health = new DependencyHealth("redis");
+    await redisSrv.stop();
+    try {
+      await expect(readAhead(redis, health, "42", true, 0)).resolves.toBeNull();
+      expect(health.view().samples).toBe(0);
+    } finally {
+      await redisSrv.restart();
+    }
+  });
+});
