@@ -1,5 +1,5 @@
 import {
-  CTX_DIM, EMBEDDING_DIM, RankResponseSchema, describeBadFeature, encodeColumnar, findBadFeature,
+  CTX_DIM, EMBEDDING_DIM, describeBadFeature, encodeColumnar, findBadFeature, parseRankResponse,
 } from "../shared/rank-contract.ts";
 import { pairsToBase64, packIds } from "../shared/u64-ids.ts";
 import type { CircuitBreaker } from "../shared/circuit-breaker.ts";
@@ -208,7 +208,7 @@ async function post(baseUrl: string, body: string, timeoutMs: number, secret: st
     const detail = permanentStatus(res.status) ? await res.text().catch(() => "") : (await res.body?.cancel(), "");
     throw new RankingError(`ranking service answered ${res.status}${detail ? `: ${detail.slice(0, 300)}` : ""}`, res.status, permanentStatus(res.status));
   }
-  const parsed = RankResponseSchema.safeParse(await res.json().catch(() => undefined));
+  const parsed = parseRankResponse(await res.json().catch(() => undefined));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new RankingError(`malformed ranking response at ${issue.path.join(".") || "body"}: ${issue.message}`, res.status, true);

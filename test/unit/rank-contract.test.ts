@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import * as native from "../../shared/f32-base64.ts";
 import {
   FEATURE_ABS_MAX, RankItemSchema, RankRequestSchema, contextFeatures, decodeColumnar, encodeColumnar, findBadFeature, parseRankRequest,
+  parseRankResponse, RankResponseSchema,
 } from "../../shared/rank-contract.ts";
 import { createRng } from "../../gpu-inference/train/rng.ts";
 
@@ -159,6 +160,28 @@ describe("rank contract: every model input is a finite number within ±FEATURE_A
     expect(RankItemSchema.safeParse({ id: "a", score: 0.3 }).success).toBe(true);
     for (const score of [null, Number.NaN, Infinity, -0.1, 1.5, "0.5"]) {
       expect(RankItemSchema.safeParse({ id: "a", score }).success, String(score)).toBe(false);
+    }
+  });
+
+  it("parseRankResponse (items checked by hand) agrees with RankResponseSchema on good and bad answers", () => {
+    const ok = { model_version: "v1", items: [{ id: "12", score: 0.9 }, { id: 7, score: 0 }], batch_rows: 2, timing_ms: { queue: 0, infer: 1 }, feature_table: { version: "1.0", missing: 0 } };
+    expect(parseRankResponse(ok)).toEqual(RankResponseSchema.safeParse(ok));
+    const bad = [
+      { ...ok, items: [{ id: "12", score: 0.9 }, { id: "13", score: Number.NaN }] },
+      { ...ok, items: [{ id: "", score: 0.5 }] },
+      { ...ok, items: [{ id: -1, score: 0.5 }] },
+      { ...ok, items: [{ id: "1", score: 1.5 }] },
+      { ...ok, items: [null] },
+      { ...ok, items: "x" },
+      { ...ok, model_version: 3 },
+      { ...ok, batch_rows: 1.5 },
+      null,
+    ];
+    for (const b of bad) {
+      const fast = parseRankResponse(b);
+      const full = RankResponseSchema.safeParse(b);
+      expect(fast.success, JSON.stringify(b)).toBe(false);
+      expect(fast.error?.issues[0].path).toEqual(full.error?.issues[0].path);
     }
   });
 });
