@@ -21,15 +21,18 @@ export function listChain(u: string, src: "trending" | "following", ids: string[
   return { u, mv: null, src, at, items: ids.map((id, i) => [id, 1 - i / n, src]) };
 }
 
-const chainKey = (id: string) => `fyp:chain:${id}`;
+/** Redis key of a chain (read ahead with the rate limit on a cursor page: origin/feed/read-ahead.ts). */
+export const chainKey = (id: string) => `fyp:chain:${id}`;
 const lastKey = (user: string) => `fyp:last:${user}`;
 export const CACHED_RECS_MAX_AGE_MS = 3_600_000;
+
+/** A chain from its stored JSON (null: absent). */
+export const parseChain = (s: string | null): Chain | null => (s ? (JSON.parse(s) as Chain) : null);
 
 export async function loadChain(redis: Redis, id: string, health?: DependencyHealth): Promise<Chain | null> {
   try {
     const get = () => redis.get<string>(chainKey(id));
-    const s = health ? await health.observe(get) : await get();
-    return s ? (JSON.parse(s) as Chain) : null;
+    return parseChain(health ? await health.observe(get) : await get());
   } catch {
     return null;
   }

@@ -11,7 +11,7 @@ import { decodeCursor } from "../cursor.ts";
 import type { LevelReport } from "../signals.ts";
 import { type FeedContext, requestPolicy } from "./context.ts";
 import { buildFeed, FEED_AHEAD_MAX, type FeedRequest } from "./pipeline.ts";
-import { type PrimedUser, readAhead } from "./read-ahead.ts";
+import { type ReadAhead, readAhead } from "./read-ahead.ts";
 import { featureStoreMode, feedStores } from "./stores.ts";
 
 // GET /internal/v1/feed (called by the edge): the composition root of one feed request. It validates the
@@ -46,10 +46,10 @@ const readsUserFromRedis = (policy: Readonly<LevelPolicy>) => {
   return mode === "full" || mode === "batch-only";
 };
 
-/** One request's feed context over the real stores (origin/feed/stores.ts); `primedUser` as read ahead. */
-export function feedContext(d: RequestDeps, policy: Readonly<LevelPolicy>, primedUser?: PrimedUser | null): FeedContext {
+/** One request's feed context over the real stores (origin/feed/stores.ts); `primed`: what the read-ahead read. */
+export function feedContext(d: RequestDeps, policy: Readonly<LevelPolicy>, primed?: ReadAhead): FeedContext {
   return {
-    region: d.cfg.REGION, policy, stores: feedStores(d, policy, primedUser), timings: d.timings,
+    region: d.cfg.REGION, policy, stores: feedStores(d, policy, primed), timings: d.timings,
     countAppCache: (result) => d.metrics.cache("app", result), cursorSecret: d.cfg.cursorSecret,
     now: () => Date.now(), newChainId: () => crypto.randomUUID(), warn: (msg) => console.warn(msg),
   };
@@ -79,12 +79,14 @@ export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Requ
     d.metrics.request("feed");
     const req = await parseFeedRequest(c, d);
     const report = d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER)));
-    // Signed in: the rate limit, and the user's features when this first page will read them from Redis,
-    // in one Upstash pipeline (origin/feed/read-ahead.ts).
+    // Signed in: the rate limit and the request's first Redis read (a cursor page's chain, or a first page's
+    // user features when its feature store reads them from Redis) in one Upstash pipeline (origin/feed/read-ahead.ts).
     const userId = req.userId;
+    const policy = requestPolicy(report, false);
+    const get = req.position ? (policy.useRedis ? { chain: req.position.chain } : null) : readsUserFromRedis(policy) ? { user: true as const } : null;
     const primed = userId && d.signals.redis.view().available
-      ? await d.timings.time("readahead", () => readAhead(d.redis, d.signals.redis, userId, !req.position && readsUserFromRedis(requestPolicy(report, false))))
-      : null;
+      ? await d.timings.time("readahead", () => readAhead(d.redis, d.signals.redis, userId, get))
+      : undefined;
     probeDependencies(d);
     noteLevel(report);
     d.metrics.degradationLevel(report.level);

@@ -1,13 +1,13 @@
 import { RETRY } from "../../shared/config.ts";
 import type { LevelPolicy } from "../../shared/degradation.ts";
 import { cachedTrendingIds, followingIds, generateCandidates, trendingIds } from "../candidates.ts";
-import { cachedRecommendations, loadChain, storeChain } from "../chains.ts";
+import { cachedRecommendations, loadChain, parseChain, storeChain } from "../chains.ts";
 import type { RequestDeps } from "../context.ts";
 import type { Db } from "../db.ts";
 import { FeatureStore, type FeatureStoreMode } from "../feature-store.ts";
 import { rank, rankStep } from "../ranking-client.ts";
 import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
-import type { PrimedUser } from "./read-ahead.ts";
+import type { ReadAhead } from "./read-ahead.ts";
 
 // The real adapters of origin/feed/ports.ts for one request: Redis (chains), Postgres + Redis lists
 // (catalogue), one FeatureStore in the policy's mode, and the ranking service behind the isolate's breaker.
@@ -29,11 +29,12 @@ export async function recentTopics(db: Db, recent: string[]): Promise<number[]> 
   return rows.map((r) => Number(r.topic));
 }
 
-function chainStore(d: RequestDeps): ChainStore {
+function chainStore(d: RequestDeps, primed?: ReadAhead["chain"]): ChainStore {
   // While Redis is known down, no call is made (its PING probe notices the return: origin/feed/route.ts).
   const up = () => d.signals.redis.view().available;
   return {
-    load: async (id) => (up() ? loadChain(d.redis, id, d.signals.redis) : null),
+    // A chain the read-ahead already read (a cursor page's) is not read again.
+    load: async (id) => (primed?.id === id ? parseChain(primed.value) : up() ? loadChain(d.redis, id, d.signals.redis) : null),
     store: async (id, chain) => (up() ? storeChain(d.redis, id, chain, d.signals.redis) : false),
     cachedRecommendations: async (user, maxAgeMs) => (up() ? cachedRecommendations(d.redis, user, maxAgeMs) : null),
   };
@@ -79,10 +80,10 @@ function ranker(d: RequestDeps): Ranker {
 export const featureStoreMode = (policy: Readonly<LevelPolicy>): FeatureStoreMode => (policy.cacheOnly ? "cache-only" : policy.featureMode);
 
 /**
- * The request's stores, with its one FeatureStore in the policy's mode; `primedUser`: the user-features
- * GET the route's read-ahead pipeline already answered (origin/feed/read-ahead.ts).
+ * The request's stores, with its one FeatureStore in the policy's mode; `primed`: the GET the route's
+ * read-ahead pipeline already answered (origin/feed/read-ahead.ts: the user's features or a chain).
  */
-export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>, primedUser?: PrimedUser | null): FeedStores {
-  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy), primedUser ?? undefined);
-  return { chains: chainStore(d), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
+export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>, primed?: ReadAhead): FeedStores {
+  const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy), primed?.user);
+  return { chains: chainStore(d, primed?.chain), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chainKey } from "../../origin/chains.ts";
 import { DependencyHealth } from "../../origin/dependency-health.ts";
 import { userFeatureKey } from "../../origin/feature-store.ts";
 import { readAhead } from "../../origin/feed/read-ahead.ts";
@@ -11,7 +12,7 @@ import { startRedis } from "../../scripts/local/redis.ts";
 import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
 
 // The feed's read-ahead pipeline (origin/feed/read-ahead.ts) on a real Redis through the Upstash REST
-// bridge, with the origin's client: the rate limit and the user-features GET in one POST /pipeline.
+// bridge, with the origin's client: the rate limit and the request's first GET in one POST /pipeline.
 let dir: string;
 let redisSrv: Awaited<ReturnType<typeof startRedis>>;
 let bridge: Awaited<ReturnType<typeof startUpstashBridge>>;
@@ -30,23 +31,27 @@ afterAll(async () => {
 });
 
 describe("feed read-ahead: rate limit + user features in one pipeline", () => {
-  it("hands over the cached user features (or null when not cached) and records one Redis sample", async () => {
+  it("hands over the GET it was asked for (user features or a chain; null when absent) and records one Redis sample each", async () => {
     await redis.set(userFeatureKey("7"), '{"e":"AA=="}');
+    await redis.set(chainKey("c1"), '{"u":"7","items":[]}');
     const health = new DependencyHealth("redis");
-    expect(await readAhead(redis, health, "7", true)).toEqual({ id: "7", value: '{"e":"AA=="}' });
-    expect(await readAhead(redis, health, "8", true)).toEqual({ id: "8", value: null });
-    expect(await readAhead(redis, health, "7", false)).toBeNull(); // rate limit only
-    expect(health.view().samples).toBe(2);
+    const user = { user: true as const };
+    expect(await readAhead(redis, health, "7", user)).toEqual({ user: { id: "7", value: '{"e":"AA=="}' } });
+    expect(await readAhead(redis, health, "8", user)).toEqual({ user: { id: "8", value: null } });
+    expect(await readAhead(redis, health, "7", { chain: "c1" })).toEqual({ chain: { id: "c1", value: '{"u":"7","items":[]}' } });
+    expect(await readAhead(redis, health, "7", { chain: "gone" })).toEqual({ chain: { id: "gone", value: null } });
+    expect(await readAhead(redis, health, "7", null)).toEqual({}); // rate limit only
+    expect(health.view().samples).toBe(4);
   });
 
   it("counts the user's window and answers 429 over the limit; other users and the next window are free", async () => {
     const now = Date.UTC(2026, 10, 25, 10, 0, 30);
-    for (let i = 0; i < 3; i++) await readAhead(redis, undefined, "42", true, 3, now);
-    const err = await readAhead(redis, undefined, "42", true, 3, now).catch((e) => e);
+    for (let i = 0; i < 3; i++) await readAhead(redis, undefined, "42", { user: true }, 3, now);
+    const err = await readAhead(redis, undefined, "42", { user: true }, 3, now).catch((e) => e);
     expect(err).toMatchObject({ status: 429, code: "rate_limited", field: "user_id" });
     expect(err.headers["retry-after"]).toBe("30");
-    await expect(readAhead(redis, undefined, "43", true, 3, now)).resolves.toMatchObject({ id: "43" });
-    await expect(readAhead(redis, undefined, "42", true, 3, now + 60_000)).resolves.toMatchObject({ id: "42" });
+    await expect(readAhead(redis, undefined, "43", { user: true }, 3, now)).resolves.toMatchObject({ user: { id: "43" } });
+    await expect(readAhead(redis, undefined, "42", { user: true }, 3, now + 60_000)).resolves.toMatchObject({ user: { id: "42" } });
     expect(Number(await redis.ttl(`rl:feed:42:${Math.floor(now / 60_000)}`))).toBeGreaterThan(60);
   });
 
@@ -54,7 +59,7 @@ describe("feed read-ahead: rate limit + user features in one pipeline", () => {
     const health = new DependencyHealth("redis");
     await redisSrv.stop();
     try {
-      await expect(readAhead(redis, health, "42", true, 0)).resolves.toBeNull();
+      await expect(readAhead(redis, health, "42", { chain: "c1" }, 0)).resolves.toEqual({});
       expect(health.view().samples).toBe(0);
     } finally {
       await redisSrv.restart();
