@@ -16,6 +16,8 @@ const HOT_VIDEOS_SLICE = 200;
 
 /** Live counts read Postgres unless this origin is at level 3 (the database is not to be touched). */
 const dbAllowed = (d: RequestDeps) => d.signals.level().level < 3;
+/** Redis for the unflushed increments, unless it is known to be down. */
+const liveRedis = (d: RequestDeps) => (d.signals.redis.view().available ? d.redis : null);
 
 /** The JSON body of GET /internal/v1/videos/:id (and of each hot-pool entry) for one video. */
 function videoBody(cfg: RequestDeps["cfg"], v: VideoFeatures): string {
@@ -40,7 +42,8 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     if (!Number.isInteger(count) || count < 1 || count > 500) throw new ApiError(400, "invalid_request", "must be an integer between 1 and 500", "count");
     const ids = await trendingIds(d.db, d.redis, d.cfg.REGION, count);
     const fs = new FeatureStore(d.redis, d.db, d.metrics);
-    const values = await withLiveCounts(d.db, d.redis, (await fs.videos(ids)).values, dbAllowed(d));
+    const read = await fs.videos(ids);
+    const values = await withLiveCounts(d.db, read.redisOk ? liveRedis(d) : null, read.values, dbAllowed(d));
     const n = ids.length || 1;
     const items = ids.filter((id) => values.has(id)).map((id, i) => toItem(d.cfg, values.get(id)!, 1 - i / n, "trending"));
     return c.json(TrendingResponseSchema.parse({ region: d.cfg.REGION, items, generated_at: new Date().toISOString(), source: "origin" }));
@@ -80,15 +83,15 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
         d.metrics.cache("app", "hit");
         // The replica's metadata, with live counts (kept per isolate for 2 s, so a hot video costs little).
         const body = JSON.parse(replica) as { stats: { views: number; likes: number } };
-        const live = (await liveCounts(d.db, d.redis, new Map([[id.toString(), body.stats]]), dbAllowed(d))).get(id.toString())!;
+        const live = (await liveCounts(d.db, liveRedis(d), new Map([[id.toString(), body.stats]]), dbAllowed(d))).get(id.toString())!;
         body.stats = { views: Math.max(0, live.views), likes: Math.max(0, live.likes) };
         return c.body(JSON.stringify(body), 200, { "content-type": "application/json", "x-replica": "hit" });
       }
       d.metrics.cache("app", "miss");
     }
     const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis);
-    const { values } = await fs.videos([id.toString()]);
-    const v = (await withLiveCounts(d.db, d.redis, values, dbAllowed(d))).get(id.toString());
+    const { values, redisOk } = await fs.videos([id.toString()]);
+    const v = (await withLiveCounts(d.db, redisOk ? liveRedis(d) : null, values, dbAllowed(d))).get(id.toString());
     if (!v) throw new ApiError(404, "not_found", `no video ${formatVideoId(id)}`, "video_id");
     const body = videoBody(d.cfg, v);
     if (hot) d.waitUntil(writeHot(d.redis, cacheKey, body));

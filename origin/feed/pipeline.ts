@@ -5,6 +5,7 @@ import type { Chain } from "../chains.ts";
 import { type Cursor, encodeCursor } from "../cursor.ts";
 import type { VideoFeatures } from "../feature-store.ts";
 import { toItem } from "../feed-items.ts";
+import { withCounts } from "../live-stats.ts";
 import type { OriginConfig } from "../env.ts";
 import { ANON, anonymousChain } from "./anonymous.ts";
 import { cacheOnlyChain } from "./cache-only.ts";
@@ -111,11 +112,16 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
   const windowed = ctx.policy.useRedis;
   const pages = windowed ? 1 + Math.max(0, Math.min(req.ahead ?? 0, FEED_AHEAD_MAX)) : 1;
   // One feature read for the whole window; the pages are consecutive slices, so none repeats a video.
-  const [values] = await Promise.all([pageFeatures(ctx, chain.items.slice(offset, offset + req.count * pages).map((e) => e[0])), stored]);
+  // The items' stats: live counts read alongside the features (origin/live-stats.ts).
+  const ids = chain.items.slice(offset, offset + req.count * pages).map((e) => e[0]);
+  const [values, live] = await Promise.all([pageFeatures(ctx, ids), ctx.stores.features.liveCounts?.(ids, ctx.policy), stored]);
   const out: FeedResponse[] = [];
   for (let start = offset; out.length < pages && (out.length === 0 || start < chain.items.length); start += req.count) {
     const slice = chain.items.slice(start, start + req.count);
-    const items = slice.filter((e) => values.has(e[0])).map((e) => toItem(render, values.get(e[0])!, e[1], e[2]));
+    const items = slice.filter((e) => values.has(e[0])).map((e) => {
+      const v = values.get(e[0])!;
+      return toItem(render, live ? withCounts(v, live(e[0], v)) : v, e[1], e[2]);
+    });
     const nextOffset = start + slice.length;
     const next_cursor = nextOffset < chain.items.length ? await encodeCursor(ctx.cursorSecret, { chain: chainId, offset: nextOffset, user: userKey }) : null;
     out.push({

@@ -1,7 +1,8 @@
-import type { SourceMix } from "../../shared/degradation.ts";
+import type { LevelPolicy, SourceMix } from "../../shared/degradation.ts";
 import type { Candidates } from "../candidates.ts";
 import type { Chain } from "../chains.ts";
 import type { UserFeatures, VideoFeatures } from "../feature-store.ts";
+import type { LiveCounts } from "../live-stats.ts";
 import type { RankInput, RankOutput } from "../ranking-client.ts";
 
 // What the feed pipeline needs from the outside world, as four small interfaces. origin/feed/stores.ts
@@ -48,6 +49,10 @@ export interface FeatureSource {
   videos(ids: string[]): Promise<Map<string, VideoFeatures>>;
   /** Redis only, whatever the mode. Throws when Redis fails. */
   cachedVideos(ids: string[]): Promise<Map<string, VideoFeatures>>;
+  /** Live view/like counts of `ids` for the items' stats (origin/live-stats.ts): Postgres unless the
+   * policy is cache-only, Redis unless it keeps away from Redis. Absent = the features' own counts.
+   * Never throws. */
+  liveCounts?(ids: string[], policy: Pick<LevelPolicy, "cacheOnly" | "useRedis">): Promise<LiveCounts>;
 }
 
 /** The ranking step: the service behind its breaker and the seed's ML retry policy. */

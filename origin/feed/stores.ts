@@ -5,6 +5,7 @@ import { cachedRecommendations, loadChain, parseChain, storeChain } from "../cha
 import type { RequestDeps } from "../context.ts";
 import type { Db } from "../db.ts";
 import { FeatureStore, type FeatureStoreMode } from "../feature-store.ts";
+import { readLiveCounts } from "../live-stats.ts";
 import { rank, rankStep } from "../ranking-client.ts";
 import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
 import type { ReadAhead } from "./read-ahead.ts";
@@ -54,11 +55,12 @@ function catalogStore(d: RequestDeps): CatalogStore {
   };
 }
 
-function featureSource(fs: FeatureStore): FeatureSource {
+function featureSource(fs: FeatureStore, d: RequestDeps): FeatureSource {
   return {
     user: async (id) => (await fs.user(id)).user,
     videos: async (ids) => (await fs.videos(ids)).values,
     cachedVideos: (ids) => fs.cachedVideos(ids),
+    liveCounts: (ids, policy) => readLiveCounts(d.db, policy.useRedis ? d.redis : null, ids, !policy.cacheOnly),
   };
 }
 
@@ -85,5 +87,5 @@ export const featureStoreMode = (policy: Readonly<LevelPolicy>): FeatureStoreMod
  */
 export function feedStores(d: RequestDeps, policy: Readonly<LevelPolicy>, primed?: ReadAhead): FeedStores {
   const fs = new FeatureStore(d.redis, d.db, d.metrics, d.signals.redis, featureStoreMode(policy), primed?.user);
-  return { chains: chainStore(d, primed?.chain), catalog: catalogStore(d), features: featureSource(fs), ranker: ranker(d) };
+  return { chains: chainStore(d, primed?.chain), catalog: catalogStore(d), features: featureSource(fs, d), ranker: ranker(d) };
 }
