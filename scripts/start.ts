@@ -60,7 +60,8 @@ if (!values["no-backups"]) {
   const log = createWriteStream(join(stack.dataDir, "logs", "backup.log"), { flags: "a" });
   const ctx = localBackupContext({ dataDir: stack.dataDir, pgPort: stack.ports.postgres, edgeUrl: stack.edgeUrl, adminToken: stack.secrets.ADMIN_TOKEN }, (l) => void log.write(`${new Date().toISOString()} ${l}\n`));
   backups = startBackupScheduler(ctx, {
-    onTick: (r) => console.log(`backups: ran ${r.ran.length ? r.ran.join(", ") : "nothing"}${r.failed.length ? `; failed ${r.failed.join(", ")}` : ""}; pruned ${r.pruned.length} (${(r.ms / 1000).toFixed(1)} s; ${ctx.root})`),
+    // A config history that did not change is checked every minute and exported only when it did: not news.
+    onTick: (r) => r.ran.every((j) => j === "config-export") && !r.failed.length && !r.pruned.length && r.ms < 1000 ? undefined : console.log(`backups: ran ${r.ran.length ? r.ran.join(", ") : "nothing"}${r.failed.length ? `; failed ${r.failed.join(", ")}` : ""}; pruned ${r.pruned.length} (${(r.ms / 1000).toFixed(1)} s; ${ctx.root})`),
   });
   console.log(`backups: scheduler on (first run in 60 s; --no-backups turns it off), log ${join(stack.dataDir, "logs", "backup.log")}`);
 }
