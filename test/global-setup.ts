@@ -29,7 +29,8 @@ export default async function setup(project: TestProject) {
     // test box healthy ranking calls from workerd time out at 40 ms (3 of 40 first pages, measured), so the
     // stack allows 250 ms (slow calls, > 40 ms, still count against the breaker). Latency windows of 15 s
     // instead of 60 s, so a level raised by one test's fault is gone within seconds for the next one.
-    // test/e2e/production-levels.test.ts runs an origin with the production values of both.
+    // test/e2e/production-levels.test.ts runs an origin with the production values of both; the chaos suite
+    // (last) restarts these origins with the production 40 ms and sets the edge's probe to the production 10 s.
     // LEVEL_DB_P99_MS: the shared stack's origins judge "database slow" at 1 s, not the seed's 100 ms: on a
     // 2-core box running ~10 processes the p99 of every query is over 100 ms from the start, which would
     // hold every origin at level 3 for every test. test/e2e/production-levels.test.ts runs its own origin
