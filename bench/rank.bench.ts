@@ -20,6 +20,7 @@ import { writeSnapshot } from "../gpu-inference/feature-snapshot.ts";
 import type { VideoFeatureRow } from "../gpu-inference/feature-table.ts";
 import { ModelRegistry } from "../gpu-inference/registry.ts";
 import { registerSyntheticModel } from "../gpu-inference/tiny-model.ts";
+import { syntheticCandidates } from "../gpu-inference/synthetic-candidates.ts";
 import { createRng } from "../gpu-inference/train/rng.ts";
 import { encodeColumnar } from "../shared/rank-contract.ts";
 import { encodeIds } from "../shared/u64-ids.ts";
@@ -39,14 +40,7 @@ const pct = (xs: number[], q: number) => {
 };
 const f1 = (x: number) => x.toFixed(x < 10 ? 2 : 1);
 
-function candidates(n: number, seed: number) {
-  const rng = createRng(seed);
-  return {
-    ids: Array.from({ length: n }, (_, i) => i + 1),
-    embeddings: Float32Array.from({ length: n * 16 }, () => rng.normal() * 0.3),
-    ctx: Float32Array.from({ length: n * 4 }, () => rng.next()),
-  };
-}
+const candidates = (n: number, seed: number) => syntheticCandidates(n, seed, (i) => i + 1);
 const user = { id: "bench-user", embedding: Array.from({ length: 16 }, (_, i) => Math.cos(i)) };
 
 /** `n` candidate ids of the synthetic table (spread over it), as the origin sends them. */

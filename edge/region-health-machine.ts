@@ -45,6 +45,7 @@ export interface RegionRecord {
   failingSince: number | null;
   /** When the streak reached `failuresToRemove`, i.e. the anti-flap wait started. */
   thresholdAt: number | null;
+  /** While recovering: when the error-free timer (re)started; null otherwise. */
   recoveringSince: number | null;
   /** The open incident while removed/recovering. */
   incidentId: string | null;

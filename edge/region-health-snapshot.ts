@@ -1,31 +1,22 @@
 import { REGION_VALUES, type Region } from "../shared/regions.ts";
 import type { Incident } from "./incident.ts";
-import { levelsOf, routingState, weightOf, type HealthEvent, type HealthState, type MachineConfig, type MachineState, type RoutingState } from "./region-health-machine.ts";
+import { levelsOf, routingState, weightOf, type HealthEvent, type MachineConfig, type MachineState, type RegionRecord, type RoutingState } from "./region-health-machine.ts";
 
 // The read-only view of the failover state that RegionHealth serves (GET /v1/status "region_health",
 // edge/routing.ts): per-region state, weight and traffic share after reweighting, levels, incidents and
 // the transition log. Derived from MachineState only; no I/O.
 
-export interface RegionSnapshot {
+/** The record's own fields as the machine keeps them (edge/region-health-machine.ts RegionRecord), plus the derived ones. */
+export interface RegionSnapshot extends Pick<RegionRecord,
+  "health" | "drained" | "consecutiveFailures" | "lastProbeAt" | "lastOkAt" | "lastError" | "latencyMs" | "since"
+  | "recoveringSince" | "lastRequestErrorAt" | "awaitingSync"> {
   state: RoutingState;
-  health: HealthState;
-  drained: boolean;
   /** Capacity weight in [0, 1] (edge/routing.ts reads this). */
   weight: number;
   /** The region's share of traffic after renormalising over the regions in rotation (reweight). */
   share: number;
-  consecutiveFailures: number;
-  lastProbeAt: number | null;
-  lastOkAt: number | null;
-  lastError: string | null;
-  latencyMs: number | null;
-  since: number;
-  /** While recovering: when the error-free timer (re)started, and when full weight is due. */
-  recoveringSince: number | null;
+  /** While recovering: when full weight is due (recoveringSince + fullWeightAfterMs); else null. */
   fullWeightAt: number | null;
-  lastRequestErrorAt: number | null;
-  /** Removed with probes ok, kept out by recovery step 8 (global tables not in sync): why; else null. */
-  awaitingSync: string | null;
 }
 
 export interface HealthSnapshot {

@@ -21,7 +21,7 @@ import { createScorer } from "../../gpu-inference/backends.ts";
 import { ModelRegistry } from "../../gpu-inference/registry.ts";
 import { registerSyntheticModel } from "../../gpu-inference/tiny-model.ts";
 import { topK } from "../../gpu-inference/top-k.ts";
-import { createRng } from "../../gpu-inference/train/rng.ts";
+import { syntheticCandidates } from "../../gpu-inference/synthetic-candidates.ts";
 import { decodeColumnar, encodeColumnar, parseRankRequest } from "../../shared/rank-contract.ts";
 import { freePort } from "../local/free-port.ts";
 import { COMMITTED_CALIBRATION, LATEST_CALIBRATION, CalibrationSchema, type Calibration } from "./calibration.ts";
@@ -39,14 +39,7 @@ const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-function candidates(n: number, seed: number) {
-  const rng = createRng(seed);
-  return {
-    ids: Array.from({ length: n }, (_, i) => i + 1),
-    embeddings: Float32Array.from({ length: n * 16 }, () => rng.normal() * 0.3),
-    ctx: Float32Array.from({ length: n * 4 }, () => rng.next()),
-  };
-}
+const candidates = (n: number, seed: number) => syntheticCandidates(n, seed, (i) => i + 1);
 const user = { id: "calibration-user", embedding: Array.from({ length: 16 }, (_, i) => Math.cos(i)) };
 
 /** CPU seconds (user + system) a process (or, with `thread`, one of its threads) has used, from /proc (10 ms ticks). */

@@ -9,11 +9,12 @@ import { zeroParams } from "../../gpu-inference/model/network.ts";
 import { ModelRegistry } from "../../gpu-inference/registry.ts";
 import { startRankingServer, type RankingServer } from "../../gpu-inference/server.ts";
 import { registerSyntheticModel } from "../../gpu-inference/tiny-model.ts";
-import { createRng } from "../../gpu-inference/train/rng.ts";
 import { RankingError, isRetryableRankingError, rank as clientRank, type RankColumnarInput } from "../../origin/ranking-client.ts";
 import { RETRY } from "../../shared/config.ts";
 import { FEATURE_ABS_MAX, encodeColumnar, type RankResponse } from "../../shared/rank-contract.ts";
 import { retry } from "../../shared/retry.ts";
+import { createRng } from "../../gpu-inference/train/rng.ts";
+import { candidates, user } from "../support/rank-inputs.ts";
 
 // Issue 11 §6: no non-finite number enters or leaves the ranking path. The real ranking service
 // (in-process, port 0, onnxruntime-node CPU) over a registry holding a quickly trained model.
@@ -23,15 +24,6 @@ let dir: string;
 let srv: RankingServer;
 let v1: string;
 
-function candidates(n: number, seed: number) {
-  const rng = createRng(seed);
-  return {
-    ids: Array.from({ length: n }, (_, i) => `v${seed}-${i}`),
-    embeddings: Float32Array.from({ length: n * 16 }, () => rng.normal() * 0.3),
-    ctx: Float32Array.from({ length: n * 4 }, () => rng.next()),
-  };
-}
-const user = { id: "u1", embedding: Array.from({ length: 16 }, (_, i) => Math.sin(i)) };
 const rowsOf = (c: ReturnType<typeof candidates>) =>
   c.ids.map((id, i) => ({ id, embedding: Array.from(c.embeddings.subarray(i * 16, i * 16 + 16)), ctx: Array.from(c.ctx.subarray(i * 4, i * 4 + 4)) }));
 

@@ -4,9 +4,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRankingServer, type RankingServer } from "../../gpu-inference/server.ts";
 import { registerSyntheticModel } from "../../gpu-inference/tiny-model.ts";
-import { createRng } from "../../gpu-inference/train/rng.ts";
 import { f32ToBase64 } from "../../shared/f32-base64.ts";
 import { encodeColumnar, type RankResponse } from "../../shared/rank-contract.ts";
+import { candidates, user } from "../support/rank-inputs.ts";
 
 // The real ranking service in-process on port 0, over a temp registry holding quickly trained models.
 const SECRET = "test-internal-secret";
@@ -19,15 +19,6 @@ async function start(over: Parameters<typeof startRankingServer>[0] = {}): Promi
   return s;
 }
 
-function candidates(n: number, seed: number) {
-  const rng = createRng(seed);
-  return {
-    ids: Array.from({ length: n }, (_, i) => `v${seed}-${i}`),
-    embeddings: Float32Array.from({ length: n * 16 }, () => rng.normal() * 0.3),
-    ctx: Float32Array.from({ length: n * 4 }, () => rng.next()),
-  };
-}
-const user = { id: "u1", embedding: Array.from({ length: 16 }, (_, i) => Math.sin(i)) };
 const columnarBody = (n: number, seed = 1, topK?: number) => ({ user, columnar: encodeColumnar(candidates(n, seed)), ...(topK ? { top_k: topK } : {}) });
 
 async function rank(s: RankingServer, body: unknown, headers: Record<string, string> = {}) {
