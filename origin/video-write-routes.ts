@@ -1,9 +1,7 @@
 import type { Context, Hono } from "hono";
 import { RETRY } from "../shared/config.ts";
 import { type VideoWriteResponse, VideoWriteResponseSchema, VIDEO_WRITE_MAX_BODY_BYTES } from "../shared/contract.ts";
-import { levelPolicy } from "../shared/degradation.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
-import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../shared/forced-level-header.ts";
 import { formatUserId, formatVideoId, parseUserId, parseVideoId } from "../shared/ids.ts";
 import { readJsonBody } from "../shared/json-body.ts";
 import { retryPolicy } from "../shared/resilience-policy.ts";
@@ -13,13 +11,15 @@ import { isPermanentDbError } from "./db.ts";
 import type { OriginConfig } from "./env.ts";
 import { invalidateVideo } from "./replication/tick.ts";
 import { insertVideo, patchVideo, type VideoRow } from "./video-writes.ts";
+import { assertWritesAllowed } from "./write-guard.ts";
 
 // POST /internal/v1/videos and PATCH /internal/v1/videos/:id (called by the edge, directly or from the
 // EVENTS queue): catalogue writes in THIS region, which must be the creator's home region.
 //  - Residency: the body names the creator's home region (from the signed token) and the creator must
 //    live in this database; otherwise 409, never written here. Other regions never accept the write.
-//  - Level 3 (database degraded, measured or forced): 503 + retry-after without touching the database,
-//    so the edge queues the write (202) and the queue delivers it after recovery.
+//  - Level 3 (database degraded, measured or forced): 503 writes_queued + retry-after without touching the
+//    database (origin/write-guard.ts, the events route's guard), so the edge queues the write (202) and
+//    the queue delivers it after recovery.
 //  - Idempotent: uploads carry their pre-assigned id, edits their version (origin/video-writes.ts).
 //  - DB errors: 503 (retried by the edge/queue); a refused value (permanent SQLSTATE) 422.
 
@@ -36,14 +36,6 @@ export function videoShape(cfg: OriginConfig, r: VideoRow): VideoWriteResponse {
     created_at: new Date(r.created_at).toISOString(), region: r.upload_region, topic: r.topic,
     updated_at: new Date(r.updated_at).toISOString(),
   });
-}
-
-/** Throws the retryable 503 (retry-after 5 s) when the request's level policy queues writes (level 3: database degraded). */
-function refuseWhenWritesQueued(c: Context<AppEnv>, d: RequestDeps): void {
-  // The admin-forced level travels with the write like with feed reads (shared/forced-level-header.ts).
-  if (levelPolicy(d.signals.level(parseForcedLevelHeader(c.req.header(FORCED_LEVEL_HEADER))).level).writesAllowed) return;
-  c.header("retry-after", "5");
-  throw new ApiError(503, "db_degraded", `${d.cfg.REGION} is at level 3 (database degraded): writes are queued`);
 }
 
 async function dbWrite<T>(c: Context<AppEnv>, f: () => Promise<T>): Promise<T> {
@@ -65,7 +57,7 @@ export function videoWriteRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) =
     if (!p.success) throw fromZodError(p.error);
     const b = p.data;
     if (b.home_region !== d.cfg.REGION) throw new ApiError(409, "wrong_region", `creator's home region is ${b.home_region}; this is ${d.cfg.REGION}`, "home_region");
-    refuseWhenWritesQueued(c, d);
+    assertWritesAllowed(c, d); // level 3: a retryable 503, the write stays queued (origin/write-guard.ts)
     const r = await dbWrite(c, () =>
       insertVideo(d.db, d.cfg.REGION, {
         videoId: parseVideoId(b.video_id)!, authorId: parseUserId(b.user_id)!, caption: b.caption, durationMs: b.duration_ms,
@@ -87,7 +79,7 @@ export function videoWriteRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) =
     if (!p.success) throw fromZodError(p.error);
     const b = p.data;
     if (b.home_region !== d.cfg.REGION) throw new ApiError(409, "wrong_region", `creator's home region is ${b.home_region}; this is ${d.cfg.REGION}`, "home_region");
-    refuseWhenWritesQueued(c, d);
+    assertWritesAllowed(c, d); // level 3: a retryable 503, the write stays queued (origin/write-guard.ts)
     const r = await dbWrite(c, () => patchVideo(d.db, d.cfg.REGION, id, parseUserId(b.user_id)!, b.patch, b.ts, b.accepted_in));
     if (r.kind === "not_found") throw new ApiError(404, "not_found", `no video ${formatVideoId(id)}`, "video_id");
     if (r.kind === "forbidden") throw new ApiError(403, "forbidden", "only the video's creator may edit it", "video_id");

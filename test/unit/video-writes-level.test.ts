@@ -5,13 +5,15 @@ import type { OriginConfig } from "../../origin/env.ts";
 import { Metrics } from "../../origin/metrics.ts";
 import { OriginSignals } from "../../origin/signals.ts";
 import { videoWriteRoutes } from "../../origin/video-write-routes.ts";
+import { WRITES_QUEUED_RETRY_AFTER_S } from "../../origin/write-guard.ts";
 import { handleError } from "../../shared/errors.ts";
 import { FORCED_LEVEL_HEADER } from "../../shared/forced-level-header.ts";
 import { pgError, scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
 
-// Catalogue writes follow the level policy's `writesAllowed` (shared/degradation.ts), not a level number:
-// at level 3 (forced here) the origin answers 503 + retry-after without touching the database, so the
-// edge queues the write; below it the write reaches the database (a refused value: one try, 422).
+// Catalogue writes go through the same guard as events (origin/write-guard.ts: the level policy's
+// `writesAllowed`, not a level number): at level 3 (forced here) the origin answers 503 + retry-after
+// without touching the database, so the edge queues the write; below it the write reaches the database
+// (a refused value: one try, 422).
 
 function app() {
   const db = scriptedDb(() => pgError("23514", "check violation"));
@@ -33,12 +35,12 @@ const upload = (level: string) => ({
 });
 
 describe("video writes by the level policy", () => {
-  it("level 3: 503 db_degraded with retry-after, the database untouched", async () => {
+  it("level 3: 503 writes_queued with retry-after (origin/write-guard.ts), the database untouched", async () => {
     const { a, db } = app();
     const res = await a.request("/internal/v1/videos", upload("3"));
     expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("5");
-    expect(await res.json()).toMatchObject({ error: { code: "db_degraded" } });
+    expect(res.headers.get("retry-after")).toBe(String(WRITES_QUEUED_RETRY_AFTER_S));
+    expect(await res.json()).toMatchObject({ error: { code: "writes_queued" } });
     expect(db.tries).toHaveLength(0);
   });
 
