@@ -114,7 +114,8 @@ export async function buildFeed(ctx: FeedContext, req: FeedRequest, render: Feed
   // One feature read for the whole window; the pages are consecutive slices, so none repeats a video.
   // The items' stats: live counts read alongside the features (origin/live-stats.ts).
   const ids = chain.items.slice(offset, offset + req.count * pages).map((e) => e[0]);
-  const [values, live] = await Promise.all([pageFeatures(ctx, ids), ctx.stores.features.liveCounts?.(ids, ctx.policy), stored]);
+  const liveCounts = ctx.stores.features.liveCounts;
+  const [values, live] = await Promise.all([pageFeatures(ctx, ids), liveCounts && ctx.timings.time("live", () => liveCounts(ids, ctx.policy)), stored]);
   const out: FeedResponse[] = [];
   for (let start = offset; out.length < pages && (out.length === 0 || start < chain.items.length); start += req.count) {
     const slice = chain.items.slice(start, start + req.count);
