@@ -82,6 +82,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The tries are counted where they land (the hop), so each must live long enough to get there: at the
+ * seed's 5 ms a loaded box aborted a try before its request reached the hop (2 of 3 counted). The row's
+ * retries and backoff stay the seed's; only the per-try timeout is the local stack's looser value
+ * (RETRY_FEATURE_STORE_TRY_MS). The 5 ms value itself is exercised in test/unit/feature-store-retry.test.ts. */
+const LANDING_TRIES = originRetry({ featureStoreTryMs: 100 });
+
 /** The origin's Db with every statement counted (the tries of the DB read row land here). */
 function countedDb(): { db: Db; raw: Db; tries: () => number } {
   const raw = openDb(cfg);
@@ -93,7 +99,7 @@ describe("feature store over a real Redis behind the REST bridge", () => {
   it("Redis up: a miss read from Postgres and written back (the hop forwards)", async () => {
     // The seed's 5 ms per try is beyond this box through two HTTP hops (bench/retry-tries.ts): the local
     // stack's looser value, as RETRY_FEATURE_STORE_TRY_MS sets it.
-    useIsolateRetry(originRetry({ featureStoreTryMs: 100 }));
+    useIsolateRetry(LANDING_TRIES);
     const { db, raw, tries } = countedDb();
     hopRequests = 0;
     const { values, redisOk } = await new FeatureStore(redisFor(cfg), db, new Metrics("us")).videos([VIDEO_A]).finally(() => useIsolateRetry(PRODUCTION_ORIGIN_RETRY));
@@ -106,6 +112,7 @@ describe("feature store over a real Redis behind the REST bridge", () => {
 
   it("Redis stopped: exactly 3 tries reach the bridge, then the video comes from Postgres", async () => {
     await redisSrv.stop();
+    useIsolateRetry(LANDING_TRIES);
     try {
       const { db, raw, tries } = countedDb();
       hopRequests = 0;
@@ -116,18 +123,21 @@ describe("feature store over a real Redis behind the REST bridge", () => {
       expect(tries()).toBe(1);
       await raw.end();
     } finally {
+      useIsolateRetry(PRODUCTION_ORIGIN_RETRY);
       await redisSrv.restart();
     }
   });
 
   it("connections dropped without an answer: 3 requests, not more (the Upstash client adds no retry of its own)", async () => {
     hopMode = "drop";
+    useIsolateRetry(LANDING_TRIES);
     try {
       hopRequests = 0;
       const err = await new FeatureStore(redisFor(cfg), countedDb().db, new Metrics("us"), undefined, "cache-only").videos(["1"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RetryExhaustedError);
       expect(hopRequests).toBe(3);
     } finally {
+      useIsolateRetry(PRODUCTION_ORIGIN_RETRY);
       hopMode = "forward";
     }
   });
