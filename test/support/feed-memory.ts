@@ -12,7 +12,8 @@ import type { RankInput } from "../../origin/ranking-client.ts";
 // In-memory adapters of origin/feed/ports.ts for unit tests of the feed pipeline (test-only: product code
 // never imports this). One `MemoryWorld` plays Postgres (videos, users, trending, follows), Redis (chains,
 // cached features, cached trending) and the ranking service; switches make each of them fail, and every
-// call is counted per backend so a test can assert what a level did not touch.
+// call is counted per backend so a test can assert what a level did not touch. `failing` breaks single
+// calls ("catalog.trending") while the rest of their backend answers: one query's database error.
 
 export const NOW = Date.UTC(2025, 0, 15, 12);
 
@@ -37,6 +38,8 @@ export interface MemoryWorld {
   lastChain: Map<string, string>;
   cachedTrending: string[] | null;
   down: { postgres: boolean; redis: boolean; ranking: boolean };
+  /** Store calls that throw a database error of their own while their backend is up. */
+  failing: Set<FailingCall>;
   halfOpen: boolean;
   /** Calls per backend, and the candidate plans asked for. */
   calls: { postgres: number; redis: number; ranking: number };
@@ -44,13 +47,16 @@ export interface MemoryWorld {
   rankInputs: RankInput[];
 }
 
+/** The Postgres-backed calls that `failing` can break one by one. */
+export type FailingCall = "catalog.trending" | "catalog.following" | "catalog.candidates" | "features.user" | "features.videos";
+
 export function memoryWorld(n = 300): MemoryWorld {
   const videos = new Map<string, VideoFeatures>();
   for (let i = 1; i <= n; i++) videos.set(String(i), video(i));
   return {
     videos, users: new Map(), trending: [...videos.keys()].slice(0, 100),
     cachedVideos: new Map(videos), chains: new Map(), lastChain: new Map(), cachedTrending: [...videos.keys()].slice(0, 50),
-    down: { postgres: false, redis: false, ranking: false }, halfOpen: false,
+    down: { postgres: false, redis: false, ranking: false }, failing: new Set(), halfOpen: false,
     calls: { postgres: 0, redis: 0, ranking: 0 }, plans: [], rankInputs: [],
   };
 }
@@ -58,9 +64,10 @@ export function memoryWorld(n = 300): MemoryWorld {
 /** A deterministic score in [0, 1) for a video id: the memory ranker's model. */
 export const memoryScore = (id: string) => ((Number(id) * 2654435761) % 1000) / 1000;
 
-function backend(w: MemoryWorld, name: keyof MemoryWorld["down"]): void {
+function backend(w: MemoryWorld, name: keyof MemoryWorld["down"], call?: FailingCall): void {
   w.calls[name]++;
   if (w.down[name]) throw new Error(`${name} down`);
+  if (call && w.failing.has(call)) throw new Error(`${call}: database error (canceling statement due to statement timeout)`);
 }
 
 /** Stores over `w`. `featureUser` maps a stored user as the request's feature mode would (default: as is). */
@@ -99,7 +106,7 @@ export function memoryStores(w: MemoryWorld, featureUser: (u: UserFeatures) => U
     },
     catalog: {
       async trending(limit) {
-        backend(w, "postgres");
+        backend(w, "postgres", "catalog.trending");
         return take(w.trending, limit);
       },
       async cachedTrending() {
@@ -107,12 +114,12 @@ export function memoryStores(w: MemoryWorld, featureUser: (u: UserFeatures) => U
         return w.cachedTrending;
       },
       async following(u, limit) {
-        backend(w, "postgres");
+        backend(w, "postgres", "catalog.following");
         const f = new Set(u.followees);
         return take([...w.videos.values()].filter((v) => f.has(v.author)).sort((a, b) => b.createdMs - a.createdMs).map((v) => v.id), limit);
       },
       async candidates(u, plan) {
-        backend(w, "postgres");
+        backend(w, "postgres", "catalog.candidates");
         w.plans.push(plan);
         const out: Candidates = new Map();
         const all = [...w.videos.keys()].filter((id) => !plan.exclude.has(id));
@@ -129,12 +136,12 @@ export function memoryStores(w: MemoryWorld, featureUser: (u: UserFeatures) => U
     },
     features: {
       async user(id) {
-        backend(w, "postgres");
+        backend(w, "postgres", "features.user");
         const u = w.users.get(id);
         return u ? featureUser(u) : null;
       },
       async videos(ids) {
-        backend(w, "postgres");
+        backend(w, "postgres", "features.videos");
         return new Map(ids.filter((id) => w.videos.has(id)).map((id) => [id, w.videos.get(id)!]));
       },
       async cachedVideos(ids) {

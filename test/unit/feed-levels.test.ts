@@ -119,6 +119,29 @@ describe("feed pipeline: ranking unavailable → cached → trending → followi
     expect(f.source).toBe("following");
     expect(f.items.every((i) => ["u1001", "u1002"].includes(i.author_id))).toBe(true);
   });
+
+  it("trending failing with a database error (the rest of Postgres up): recent videos of followed authors", async () => {
+    const w = memoryWorld();
+    const id = withUser(w, "42", { recent: ["1"] }); // video 1 is by author 1001, whom the user follows
+    w.down.ranking = true;
+    w.failing.add("catalog.trending");
+    const f = FeedResponseSchema.parse(await buildFeed(memoryContext(w, 0), first(id), render));
+    expect(f).toMatchObject({ source: "following", degradation_level: 0, limited: false });
+    expect(f.items.length).toBeGreaterThan(0);
+    expect(f.items.every((i) => ["u1001", "u1002"].includes(i.author_id))).toBe(true);
+    expect(f.items[0].video_id).toBe("v2"); // newest first, the user's recent video 1 left out
+    // Ranking was tried and failed, then trending; nothing was answered from the level-3 rescue path.
+    expect(w.calls.ranking).toBeGreaterThan(0);
+  });
+
+  it("trending and following both failing: answered from cache as level 3, never a 500", async () => {
+    const w = memoryWorld();
+    const id = withUser(w);
+    w.down.ranking = true;
+    w.failing.add("catalog.trending").add("catalog.following");
+    const f = await buildFeed(memoryContext(w, 0), first(id), render);
+    expect(f).toMatchObject({ source: "trending", degradation_level: 3, limited: true });
+  });
 });
 
 describe("feed pipeline: level 2 (feature store unavailable)", () => {
