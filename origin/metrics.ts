@@ -9,6 +9,7 @@ export class Metrics {
   private readonly breaker = this.registry.gauge("fyp_breaker_state", "Circuit breaker state: 0 closed, 1 open, 2 half-open");
   private readonly level = this.registry.gauge("fyp_degradation_level", "Current degradation level by region");
   private readonly events = this.registry.counter("fyp_events_written_total", "Interaction events written to this region's database");
+  private readonly deadlines = this.registry.counter("fyp_origin_feed_deadline_exceeded_total", "Feed requests past the pipeline's deadline, answered cache-only (origin/feed/route.ts)");
   private readonly region: string;
 
   constructor(region: string) {
@@ -29,6 +30,9 @@ export class Metrics {
   }
   degradationLevel(level: number) {
     this.level.set({ region: this.region }, level);
+  }
+  feedDeadlineExceeded() {
+    this.deadlines.inc({ region: this.region });
   }
   eventsWritten(n: number) {
     this.events.inc({ region: this.region }, n);

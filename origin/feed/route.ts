@@ -2,9 +2,12 @@ import type { Context, Hono } from "hono";
 import { setMetric, timing } from "hono/timing";
 import { FeedQuerySchema, FeedResponseSchema } from "../../shared/contract.ts";
 import type { LevelPolicy } from "../../shared/degradation.ts";
+import { RETRY } from "../../shared/config.ts";
 import { ApiError, fromZodError } from "../../shared/errors.ts";
 import { FORCED_LEVEL_HEADER, parseForcedLevelHeader } from "../../shared/forced-level-header.ts";
 import { parseUserId } from "../../shared/ids.ts";
+import { timeoutPolicy } from "../../shared/resilience-policy.ts";
+import { TryTimeoutError } from "../../shared/retry.ts";
 import { Bulkhead } from "../bulkhead.ts";
 import type { AppEnv, RequestDeps } from "../context.ts";
 import { decodeCursor } from "../cursor.ts";
@@ -17,13 +20,54 @@ import { featureStoreMode, feedStores } from "./stores.ts";
 // GET /internal/v1/feed (called by the edge): the composition root of one feed request. It validates the
 // query (4xx before any budget is spent), decides the level policy once from the live signals, builds the
 // request's context (origin/feed/context.ts: stores, one FeatureStore in the policy's mode, timings) and
-// runs the pipeline (origin/feed/pipeline.ts) inside the bulkhead; a shed request runs cache-only.
+// runs the pipeline (origin/feed/pipeline.ts) inside the bulkhead and under a deadline; a shed request, or one
+// past its deadline, is answered cache-only.
 // Query: count 1–50, cursor (opaque), user_id (u123; absent = anonymous), ahead 0–9 (pages of the chain
 // sent after this one for the edge's chain cache, edge/chain-cache.ts; 400 field ahead). Header x-fyp-forced-level:
 // the admin-forced level the edge keeps (shared/forced-level-header.ts).
 
 /** Concurrent feed computations per isolate before requests are answered cache-only (origin/bulkhead.ts). */
 export const feedBulkhead = new Bulkhead(12);
+
+/** Budget (ms) of a cache-only answer: the rescue of a request past its deadline, or a shed one. */
+export const FEED_RESCUE_MS = 250;
+/**
+ * The feed pipeline's deadline (ms), 1,750: the edge waits 2 s per try for an origin (the seed's CDN
+ * origin row, shared/config.ts), so a pipeline still running then is answered cache-only within
+ * FEED_RESCUE_MS and the answer still reaches the edge inside that try. Every dependency call has its own
+ * timeout and retry row; this bounds their sum and whatever slips through them (a call that never settles),
+ * and it frees the request's bulkhead slot, so hung work cannot shed every later request. The late work's
+ * result is dropped.
+ */
+export const FEED_DEADLINE_MS = RETRY.cdnOrigin.perTryTimeoutMs - FEED_RESCUE_MS;
+
+/**
+ * Runs `f` under `ms`; past it, a 503 `deadline_exceeded` (retry-after 1 s) naming `what`, an answer the edge
+ * turns into its own fallbacks like any 503. Other errors pass through.
+ */
+async function withinDeadline<T>(ms: number, what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await timeoutPolicy(ms).execute(() => f());
+  } catch (e) {
+    if (e instanceof TryTimeoutError) throw new ApiError(503, "deadline_exceeded", `${what} did not answer within ${ms} ms`, undefined, { "retry-after": "1" });
+    throw e;
+  }
+}
+
+/** The pipeline within FEED_DEADLINE_MS; past it (or shed by the bulkhead) the cache-only answer within FEED_RESCUE_MS. */
+async function serveWithinDeadline<T>(d: RequestDeps, serve: (shed: boolean) => Promise<T>): Promise<T> {
+  const rescue = () => withinDeadline(FEED_RESCUE_MS, "the cache-only feed", () => serve(true));
+  return feedBulkhead.run(async () => {
+    try {
+      return await withinDeadline(FEED_DEADLINE_MS, "the feed pipeline", () => serve(false));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === "deadline_exceeded")) throw e;
+      d.metrics.feedDeadlineExceeded();
+      console.warn(`feed pipeline past its ${FEED_DEADLINE_MS} ms deadline: answering cache-only`);
+      return rescue();
+    }
+  }, rescue);
+}
 
 let lastLevel = 0;
 function noteLevel(report: LevelReport): void {
@@ -91,7 +135,7 @@ export function feedRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Requ
     noteLevel(report);
     d.metrics.degradationLevel(report.level);
     const serve = (shed: boolean) => buildFeed(feedContext(d, requestPolicy(report, shed), primed), req, d.cfg);
-    const feed = await feedBulkhead.run(() => serve(false), () => serve(true));
+    const feed = await serveWithinDeadline(d, serve);
     const { ahead, ...page } = feed;
     const t1 = performance.now();
     const body = FeedResponseSchema.parse(page);
