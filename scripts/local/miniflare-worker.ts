@@ -13,6 +13,8 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 // like `wrangler dev`, so the supervisor starts and stops it the same way.
 //
 // node scripts/local/miniflare-worker.ts -c <wrangler.toml> [--env <name>] --port <n> --persist-to <dir> [--var K:V]…
+// FYP_MF_INSPECT=<worker name>:<port> (e.g. fyp-origin-us:9339) opens workerd's inspector for that worker
+// only: CPU profiles over the DevTools protocol (Profiler.start/stop), as the issue 13 profiles were taken.
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -73,6 +75,7 @@ const mf = new Miniflare(
     ...workerOptions,
     name, modules: [{ type: "ESModule", path: join(outdir, "index.js") }], modulesRoot: outdir, rootPath: ROOT,
     bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...vars },
+    ...(process.env.FYP_MF_INSPECT?.startsWith(`${name}:`) ? { inspectorPort: Number(process.env.FYP_MF_INSPECT.slice(name!.length + 1)) } : {}),
   } as Parameters<typeof convertV4MiniflareOptions>[0]),
 );
 const url = await mf.ready;
