@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
+import { isDegradationLevel, levelPolicy } from "../shared/degradation.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { bodyLimitMiddleware, readJsonBody } from "../shared/json-body.ts";
 import { RegionSchema } from "../shared/regions.ts";
@@ -47,7 +48,7 @@ export function adminRoutes(app: Hono<EdgeEnv>): void {
     const forced = await setForcedLevel(c.env.FYP_KV, region, level);
     await recordConfig(c.env.FYP_KV, `${region} forced level ${level ?? "released"}`, { forced_levels: forced });
     // The origin acts on levels 1–3 itself; tell it (best effort — the edge still enforces 4–5).
-    const originLevel = level !== null && level <= 3 ? level : null;
+    const originLevel = isDegradationLevel(level) && levelPolicy(level).originServes ? level : null;
     const res = await callOrigin(edgeConfig(c.env), region, "/internal/v1/admin/degradation", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ level: originLevel }),
     }).catch((e: Error) => e);

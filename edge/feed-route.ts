@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { TTL } from "../shared/config.ts";
 import { FeedQuerySchema, type FeedResponse } from "../shared/contract.ts";
+import { levelPolicy } from "../shared/degradation.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import type { Region } from "../shared/regions.ts";
 import type { EdgeEnv } from "./app-env.ts";
@@ -63,7 +64,7 @@ export async function feedRoute(c: Context<EdgeEnv>): Promise<Response> {
   const preferred: Region = session?.homeRegion ?? geo;
   const { count, cursor } = q.data;
   const route = await routeRead(c.env, preferred);
-  if (route.level === 5 || route.candidates.length === 0) {
+  if (levelPolicy(route.level).staticEmergencyPage || route.candidates.length === 0) {
     return respond(c, await emergencyFeed(c.env.FYP_KV, preferred, count), "BYPASS");
   }
   let lastErr: unknown;

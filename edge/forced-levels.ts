@@ -1,4 +1,5 @@
 import type { KVNamespace } from "@cloudflare/workers-types";
+import { isDegradationLevel, levelPolicy, type LevelPolicy } from "../shared/degradation.ts";
 import type { Region } from "../shared/regions.ts";
 
 // Degradation levels forced by an admin, per region (null = automatic). Levels 4–5 act at the edge
@@ -14,6 +15,16 @@ export async function getForcedLevels(kv: KVNamespace): Promise<ForcedLevels> {
   const v = (await kv.get<ForcedLevels>(KEY, "json")) ?? {};
   memo = { at: Date.now(), v };
   return v;
+}
+
+/**
+ * The policy row of the level forced on `region`; level 0's row when none is forced (or the stored value
+ * is not a level). The edge's routing and write gates read its fields (originServes, writesAllowed,
+ * staticEmergencyPage) instead of comparing level numbers.
+ */
+export function forcedPolicy(forced: ForcedLevels, region: Region): Readonly<LevelPolicy> {
+  const v = forced[region];
+  return levelPolicy(isDegradationLevel(v) ? v : 0);
 }
 
 export async function setForcedLevel(kv: KVNamespace, region: Region, level: number | null): Promise<ForcedLevels> {

@@ -1,16 +1,15 @@
+import type { DegradationLevel } from "../shared/degradation.ts";
 import { REGION_VALUES, type Region } from "../shared/regions.ts";
 import type { EdgeBindings } from "./env.ts";
 import { type ForcedLevels, getForcedLevels } from "./forced-levels.ts";
+import { readPlan, type RegionView } from "./read-plan.ts";
+
+export type { RegionView };
 
 // Read routing: which regions to try, in order, and the level the edge reports. The RegionHealth
 // Durable Object decides which regions are in rotation and their weights; each isolate caches its
-// snapshot briefly so the single global object is not on every request's path.
-
-export interface RegionView {
-  region: Region;
-  inRotation: boolean;
-  weight: number;
-}
+// snapshot briefly so the single global object is not on every request's path. Who may serve a read is
+// decided by edge/read-plan.ts; this file draws one route per read from that plan.
 export interface RegionHealthStub {
   snapshot(): Promise<{ regions: Record<Region, { state: string; weight: number }> } & Record<string, unknown>>;
   drain(region: Region): Promise<unknown>;
@@ -53,21 +52,16 @@ export function invalidateRegionViews(): void {
 export interface ReadRoute {
   /** Regions to try, in order (preferred first when it is in rotation). */
   candidates: Region[];
-  /** 0 normal · 4 preferred region out of rotation · 5 several regions down (or forced). */
-  level: number;
+  /** 0 normal · 4 preferred region out of rotation (or not drawn while recovering) · 5 several regions down (or forced). */
+  level: DegradationLevel;
   /** Admin-forced levels per region (KV), forwarded to the origins with each read. */
   forced: ForcedLevels;
 }
 
 export async function routeRead(env: EdgeBindings, preferred: Region, rand = Math.random(), rand2 = Math.random()): Promise<ReadRoute> {
   const [views, forced] = await Promise.all([regionViews(env), getForcedLevels(env.FYP_KV)]);
-  const forcedLevel = forced[preferred] ?? 0;
-  if (forcedLevel >= 5) return { candidates: [], level: 5, forced };
-  const usable = views.filter((v) => v.inRotation && (forced[v.region] ?? 0) < 4);
-  const down = views.length - views.filter((v) => v.inRotation).length;
-  if (usable.length === 0 || down >= 2) return { candidates: usable.map((v) => v.region), level: 5, forced };
-  const pref = usable.find((v) => v.region === preferred);
-  const others = usable.filter((v) => v.region !== preferred);
+  const { emergency, usable, pref, others } = readPlan(views, forced, preferred);
+  if (emergency) return { candidates: usable.map((v) => v.region), level: 5, forced };
   // Weighted order among the others (recovering regions carry a reduced weight).
   const total = others.reduce((s, v) => s + v.weight, 0);
   let pick = rand * total;

@@ -4,7 +4,8 @@ import type { EdgeEnv } from "./app-env.ts";
 import { edgeConfig } from "./env.ts";
 import { getForcedLevels } from "./forced-levels.ts";
 import { callOrigin } from "./origin-client.ts";
-import { regionHealth, routeRead } from "./routing.ts";
+import { readPlan, readShares } from "./read-plan.ts";
+import { regionHealth, regionViews } from "./routing.ts";
 import { replicationStatus } from "./replication-status.ts";
 import { lagWarnings, lagWarnS } from "./replication-gate.ts";
 import { edgeStats } from "./stats.ts";
@@ -29,8 +30,9 @@ async function originHealth(c: Context<EdgeEnv>, region: Region): Promise<Record
 
 export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
   const rh = regionHealth(c.env);
-  const [health, forced, origins, deadLetters, replication, capacity] = await Promise.all([
+  const [health, views, forced, origins, deadLetters, replication, capacity] = await Promise.all([
     rh ? rh.snapshot().catch((e: Error) => ({ error: e.message })) : Promise.resolve(null),
+    regionViews(c.env),
     getForcedLevels(c.env.FYP_KV),
     Promise.all(REGION_VALUES.map(async (r) => [r, await originHealth(c, r)] as const)),
     listDeadLetters(c.env.FYP_KV, 20).catch((e: Error) => ({ count: null, letters: [], error: e.message })),
@@ -39,12 +41,17 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
   ]);
   const regions: Record<string, unknown> = {};
   for (const [r, o] of origins) {
-    const route = await routeRead(c.env, r);
+    // The split routing applies to this region's reads, as shares (no random draw: a recovering region at
+    // 10% weight reports the same on every poll): its level is the worst any share of its readers gets,
+    // "serving from" the region that serves the largest share (`reads` lists them all).
+    const reads = readShares(readPlan(views, forced, r));
+    const routeLevel = Math.max(...reads.map((x) => x.level));
     const originLevel = typeof o.degradation_level === "number" ? o.degradation_level : o.reachable ? 0 : 4;
     regions[r] = {
-      degradation_level: Math.max(route.level, originLevel, forced[r] ?? 0),
+      degradation_level: Math.max(routeLevel, originLevel, forced[r] ?? 0),
       forced_level: forced[r] ?? null,
-      serving_from: route.candidates[0] ?? "emergency",
+      serving_from: reads[0].region,
+      reads: reads.map((x) => ({ region: x.region, share: Math.round(x.share * 10_000) / 10_000, level: x.level })),
       origin: { ...o, replication: replication.byRegion[r] },
     };
   }

@@ -13,7 +13,7 @@ import { cacheDelete } from "./edge-cache.ts";
 import { edgeConfig } from "./env.ts";
 import { callOrigin, OriginUnavailable } from "./origin-client.ts";
 import { readRegion } from "./region-router.ts";
-import { getForcedLevels } from "./forced-levels.ts";
+import { forcedPolicy, getForcedLevels } from "./forced-levels.ts";
 import { regionViews, routeRead } from "./routing.ts";
 import { requestSession } from "./session.ts";
 
@@ -44,8 +44,7 @@ async function signedIn(c: Context<EdgeEnv>): Promise<Session> {
  */
 async function homeWritable(c: Context<EdgeEnv>, home: Region): Promise<{ ok: boolean; forced: number | undefined }> {
   const [views, forcedLevels] = await Promise.all([regionViews(c.env), getForcedLevels(c.env.FYP_KV)]);
-  const forced = forcedLevels[home];
-  return { ok: !!views.find((v) => v.region === home)?.inRotation && (forced ?? 0) < 3, forced };
+  return { ok: !!views.find((v) => v.region === home)?.inRotation && forcedPolicy(forcedLevels, home).writesAllowed, forced: forcedLevels[home] };
 }
 
 type Direct = { kind: "answer"; res: Response } | { kind: "queue" };

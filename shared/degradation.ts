@@ -139,6 +139,12 @@ export interface LevelPolicy {
   writesAllowed: boolean;
   /** `limited: true` in responses (the client shows the "limited functionality" banner). */
   limited: boolean;
+  /**
+   * The region's own origin serves its readers (levels 0–3, which the origin decides and acts on itself).
+   * false (4–5, the edge's levels): the edge takes the region out of read rotation, and an admin forcing
+   * the level is not forwarded to the origin, which keeps running on its own signals.
+   */
+  originServes: boolean;
   /** Edge: route this region's traffic to a healthy region. */
   failover: boolean;
   /** Edge: capacity of each region still in rotation, × its normal size (failover step 4; back to 1 at step 8). */
@@ -171,20 +177,25 @@ const L0: LevelPolicy = {
   preferCachedRecommendations: false, cachedRecommendationMaxAgeMs: TTL.appFeedFallback * 1000,
   featureMode: "full", contentBased: false, useRedis: true, callRanking: true,
   cacheOnly: false, writesAllowed: true, limited: false,
-  failover: false, healthyRegionCapacity: 1, staticEmergencyPage: false, interactive: true,
+  originServes: true, failover: false, healthyRegionCapacity: 1, staticEmergencyPage: false, interactive: true,
 };
 const L1: LevelPolicy = { ...L0, level: 1, description: "ML degraded", candidatePool: CANDIDATES.degradedPool, preferCachedRecommendations: true, featureMode: "batch-only" };
 const L2: LevelPolicy = { ...L1, level: 2, description: "feature store unavailable", mix: CONTENT_MIX, featureMode: "cold-start", contentBased: true, useRedis: false };
 // From level 3 the request path touches neither Postgres nor ranking; Redis is all it has left.
 const L3: LevelPolicy = { ...L2, level: 3, description: "database degraded", useRedis: true, callRanking: false, cacheOnly: true, writesAllowed: false, limited: true };
 // Levels 4–5 are the edge's; an origin that is still answering behaves as at level 3 for them.
-const L4: LevelPolicy = { ...L3, level: 4, description: "region unhealthy", failover: true, healthyRegionCapacity: FAILOVER_CAPACITY_STEP };
+const L4: LevelPolicy = { ...L3, level: 4, description: "region unhealthy", originServes: false, failover: true, healthyRegionCapacity: FAILOVER_CAPACITY_STEP };
 const L5: LevelPolicy = { ...L4, level: 5, description: "multiple regions down", failover: false, staticEmergencyPage: true, interactive: false };
 
 /** DESIGN.md §3's levels as one table. Levels are a ladder: each row keeps the measures of the rows above it. */
 const POLICIES: Readonly<Record<DegradationLevel, Readonly<LevelPolicy>>> = Object.freeze({
   0: Object.freeze(L0), 1: Object.freeze(L1), 2: Object.freeze(L2), 3: Object.freeze(L3), 4: Object.freeze(L4), 5: Object.freeze(L5),
 });
+
+/** Whether `v` is one of the six levels (forced levels are read back from KV as plain numbers). */
+export function isDegradationLevel(v: unknown): v is DegradationLevel {
+  return v === 0 || v === 1 || v === 2 || v === 3 || v === 4 || v === 5;
+}
 
 /**
  * What a level implies (the row of the table above; frozen, shared). The origin computes it once per

@@ -2,13 +2,15 @@
 // feed read, so all isolates of a region's origin act on it, not only the one that received the admin
 // call. Levels 0–3 are the origin's (0 = forced normal); 4–5 act at the edge, so the origin runs
 // automatically for them.
+import { isDegradationLevel, levelPolicy } from "./degradation.ts";
+
 export const FORCED_LEVEL_HEADER = "x-fyp-forced-level";
 
 export type OriginForcedLevel = 0 | 1 | 2 | 3 | null;
 
 /** Header value for a region's forced level: "0".."3", or "none" (automatic). */
 export function forcedOriginLevel(level: number | undefined): string {
-  return level !== undefined && level >= 0 && level <= 3 ? String(level) : "none";
+  return isDegradationLevel(level) && levelPolicy(level).originServes ? String(level) : "none";
 }
 
 /** Header → forced level; undefined when absent or malformed (the origin then keeps its own setting). */

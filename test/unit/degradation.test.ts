@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { computeLevel, DEGRADATION_THRESHOLDS, levelPolicy, type DegradationLevel } from "../../shared/degradation.ts";
+import { forcedOriginLevel } from "../../shared/forced-level-header.ts";
+import { computeLevel, DEGRADATION_THRESHOLDS, isDegradationLevel, levelPolicy, type DegradationLevel } from "../../shared/degradation.ts";
 
 // Levels 0–3 of DESIGN.md §3 from live signals, and the measures each level implies (the policy table).
 describe("degradation: computeLevel", () => {
@@ -103,6 +104,15 @@ describe("degradation: levelPolicy", () => {
     expect([0, 1, 2, 3, 4, 5].map((l) => p(l as DegradationLevel).description)).toEqual([
       "normal", "ML degraded", "feature store unavailable", "database degraded", "region unhealthy", "multiple regions down",
     ]);
+  });
+
+  it("levels 0–3 are the origin's (it serves its readers and is told a forced level); 4–5 the edge's", () => {
+    expect([0, 1, 2, 3, 4, 5].map((l) => p(l as DegradationLevel).originServes)).toEqual([true, true, true, true, false, false]);
+    expect([0, 1, 2, 3, 4, 5].map((l) => p(l as DegradationLevel).writesAllowed)).toEqual([true, true, true, false, false, false]);
+    expect([0, 1, 2, 3, 4, 5].map((l) => p(l as DegradationLevel).staticEmergencyPage)).toEqual([false, false, false, false, false, true]);
+    expect([0, 5, 6, -1, 2.5, "3", null, undefined].map(isDegradationLevel)).toEqual([true, true, false, false, false, false, false, false]);
+    // What the edge forwards to the origin of a region forced to each level (shared/forced-level-header.ts).
+    expect([0, 1, 2, 3, 4, 5, undefined, 7].map(forcedOriginLevel)).toEqual(["0", "1", "2", "3", "none", "none", "none", "none"]);
   });
 
   it("is one frozen row per level: the same object every call", () => {

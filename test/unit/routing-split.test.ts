@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EdgeBindings } from "../../edge/env.ts";
+import { readPlan, readShares } from "../../edge/read-plan.ts";
+import { levelPolicy } from "../../shared/degradation.ts";
 import { invalidateRegionViews, routeRead, tryOrder } from "../../edge/routing.ts";
 import type { Region } from "../../shared/regions.ts";
 
@@ -66,5 +68,53 @@ describe("a recovering region takes 10% of its traffic", () => {
     const { first } = await firstTries(envWith({ us: 1, eu: 0, apac: 0.1 }), "eu", "rand");
     expect(first.apac).toBe(Math.round((1000 * 0.1) / 1.1));
     expect(first.us).toBe(1000 - first.apac!);
+  });
+});
+
+describe("status reports the same split as shares, without a draw (edge/read-plan.ts readShares)", () => {
+  const views = (weights: Weights) => (Object.entries(weights) as [Region, number][]).map(([region, weight]) => ({ region, inRotation: weight > 0, weight }));
+  const GRID2 = Array.from({ length: 100 }, (_, i) => (i + 0.5) / 100);
+
+  /** Share of the 100 × 100 grid of both draws whose read tries each region first, per level. */
+  async function drawnSplit(weights: Weights, reader: Region) {
+    const env = envWith(weights);
+    const split: Record<string, number> = {};
+    for (const x of GRID2) for (const y of GRID2) {
+      const route = await routeRead(env, reader, x, y);
+      // As the feed route serves it: the emergency page at level 5, else the first region it tries.
+      const first = levelPolicy(route.level).staticEmergencyPage ? "emergency" : tryOrder(route.candidates, reader, reader)[0];
+      const key = `${first}@${route.level}`;
+      split[key] = (split[key] ?? 0) + 1 / GRID2.length ** 2;
+    }
+    return split;
+  }
+
+  for (const [name, weights, reader] of [
+    ["a recovering region's readers", { us: 1, eu: 0.1, apac: 1 }, "eu"],
+    ["a removed region's readers, one failover target recovering", { us: 1, eu: 0, apac: 0.1 }, "eu"],
+    ["a healthy region's readers", { us: 1, eu: 0.1, apac: 1 }, "us"],
+    ["two regions out", { us: 1, eu: 0, apac: 0 }, "us"],
+  ] as const) {
+    it(`${name}: the shares are the draws' split`, async () => {
+      const shares = readShares(readPlan(views(weights), {}, reader));
+      expect(shares.reduce((a, x) => a + x.share, 0)).toBeCloseTo(1, 9);
+      const drawn = await drawnSplit(weights, reader);
+      expect(Object.keys(drawn).sort()).toEqual(shares.map((x) => `${x.region}@${x.level}`).sort());
+      for (const x of shares) expect(drawn[`${x.region}@${x.level}`]).toBeCloseTo(x.share, 1);
+    });
+  }
+
+  it("recovering eu: a tenth at level 0 on eu, the rest at level 4 on us and apac, largest share first", () => {
+    expect(readShares(readPlan(views({ us: 1, eu: 0.1, apac: 1 }), {}, "eu"))).toEqual([
+      { region: "us", share: 0.45, level: 4 }, { region: "apac", share: 0.45, level: 4 }, { region: "eu", share: 0.1, level: 0 },
+    ]);
+  });
+
+  it("forced levels: 4 takes a region out of its readers' rotation, 5 sends them to the emergency page, 0–3 change nothing here", () => {
+    const all = views({ us: 1, eu: 1, apac: 1 });
+    expect(readShares(readPlan(all, { eu: 4 }, "eu"))).toEqual([{ region: "us", share: 0.5, level: 4 }, { region: "apac", share: 0.5, level: 4 }]);
+    expect(readShares(readPlan(all, { eu: 5 }, "eu"))).toEqual([{ region: "emergency", share: 1, level: 5 }]);
+    expect(readShares(readPlan(all, { eu: 3 }, "eu"))).toEqual([{ region: "eu", share: 1, level: 0 }]);
+    expect(readShares(readPlan(all, { eu: 4 }, "us"))).toEqual([{ region: "us", share: 1, level: 0 }]);
   });
 });
