@@ -41,6 +41,8 @@ function regionCard(r: RegionView): HTMLElement {
     ["failures in a row", String(r.health?.consecutiveFailures ?? "–")],
   ];
   if (r.health?.lastError) rows.push(["last error", r.health.lastError]);
+  // The read split (a recovering region serves a tenth of its reads; the rest go elsewhere at level 4).
+  if (r.reads.length > 1) rows.push(["reads", r.reads.map((x) => `${x.region} ${pct(x.share)} @ ${x.level}`).join(" · ")]);
   // Catalogue replication lag of the flows into this region (seconds; /v1/status regions.<r>.origin.replication).
   const lag = (r.origin.replication as { lag_s?: Record<string, unknown> } | undefined)?.lag_s ?? {};
   for (const [from, v] of Object.entries(lag)) rows.push([`replication lag ${from} → ${r.region}`, typeof v === "number" ? `${v.toFixed(2)} s` : "–"]);

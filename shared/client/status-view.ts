@@ -13,11 +13,20 @@ export interface RegionHealthView {
   lastError: string | null;
 }
 
+/** A share of a region's reads (edge/read-plan.ts): the region serving it first and the level its readers get. */
+export interface ReadShareView {
+  region: string;
+  share: number;
+  level: number;
+}
+
 export interface RegionView {
   region: string;
   level: number | null;
   forcedLevel: number | null;
   servingFrom: string | null;
+  /** How the region's reads are split (a recovering region: a tenth on itself, the rest elsewhere); [] when not reported. */
+  reads: ReadShareView[];
   reachable: boolean | null;
   latencyMs: number | null;
   health: RegionHealthView | null;
@@ -53,6 +62,13 @@ function healthOf(v: unknown): RegionHealthView | null {
   };
 }
 
+function readsOf(v: unknown): ReadShareView[] {
+  return objs(v).flatMap((x) => {
+    const region = str(x.region), share = num(x.share), level = num(x.level);
+    return region !== null && share !== null && level !== null ? [{ region, share, level }] : [];
+  });
+}
+
 export function statusView(raw: unknown): StatusView {
   const s = obj(raw);
   const rh = obj(s.region_health);
@@ -64,7 +80,7 @@ export function statusView(raw: unknown): StatusView {
     const r = obj(regionsRaw[region]);
     const origin = obj(r.origin);
     return {
-      region, level: num(r.degradation_level), forcedLevel: num(r.forced_level), servingFrom: str(r.serving_from),
+      region, level: num(r.degradation_level), forcedLevel: num(r.forced_level), servingFrom: str(r.serving_from), reads: readsOf(r.reads),
       reachable: bool(origin.reachable), latencyMs: num(origin.latency_ms), health: healthOf(rhRegions[region]), origin,
     };
   });

@@ -14,7 +14,10 @@ const full = {
   generated_at: "2026-01-01T00:00:00.000Z",
   regions: {
     us: { degradation_level: 3, forced_level: 3, serving_from: "us", origin: { reachable: true, latency_ms: 12, status: "degraded", breakers: { ranking: { state: "closed", gauge: 0 } }, checks: { db: "ok" } } },
-    eu: { degradation_level: 4, forced_level: null, serving_from: "us", origin: { reachable: false, latency_ms: 800, error: "timeout" } },
+    eu: {
+      degradation_level: 4, forced_level: null, serving_from: "us", origin: { reachable: false, latency_ms: 800, error: "timeout" },
+      reads: [{ region: "us", share: 0.45, level: 4 }, { region: "apac", share: 0.45, level: 4 }, { region: "eu", share: 0.1, level: 0 }, { region: 7 }],
+    },
   },
   region_health: {
     regions: { us: { state: "healthy", health: "healthy", drained: false, weight: 1, share: 0.5, consecutiveFailures: 0, lastError: null }, apac: { state: "drained", drained: true, weight: 0, share: 0 } },
@@ -29,6 +32,8 @@ describe("statusView", () => {
     expect(v.regions.map((r) => r.region)).toEqual(["us", "eu", "apac"]);
     expect(v.regions[0]).toMatchObject({ level: 3, forcedLevel: 3, reachable: true, latencyMs: 12, health: { state: "healthy", share: 0.5 } });
     expect(v.regions[1]).toMatchObject({ level: 4, forcedLevel: null, reachable: false, health: null });
+    expect(v.regions[1].reads).toEqual([{ region: "us", share: 0.45, level: 4 }, { region: "apac", share: 0.45, level: 4 }, { region: "eu", share: 0.1, level: 0 }]);
+    expect(v.regions[0].reads).toEqual([]); // not reported (an older edge): nothing, not an error
     expect(v.regions[2]).toMatchObject({ level: null, health: { state: "drained", drained: true } });
     expect(v).toMatchObject({ hitRate: 0.75, healthError: null });
     expect(v.incidents).toHaveLength(1);
