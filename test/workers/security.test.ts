@@ -54,6 +54,13 @@ describe("edge security", () => {
     expect(pre.status).toBeLessThan(300);
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
     expect(pre.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    // Other API answers (errors included) carry the CORS headers too, set once on the final response.
+    const api = await SELF.fetch("http://edge/v1/feed?count=0", { headers: { origin: "https://app.example" } });
+    expect(api.status).toBe(400);
+    expect(api.headers.get("access-control-allow-origin")).toBe("*");
+    expect(api.headers.get("access-control-expose-headers")).toMatch(/x-cache/);
+    expect(api.headers.get("x-request-id")).toBeTruthy();
+    expect(api.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
   it("failover timings can be changed at runtime by an admin, validated", async () => {
