@@ -104,8 +104,10 @@ describe("fuzzed input never causes a 5xx", () => {
 
   it("admin endpoints: schema-invalid bodies → 400 naming the problem, never 5xx; drain/restore with random regions → 4xx", async () => {
     for (const [path, schema] of [["/v1/admin/degradation", DegradationBody], ["/v1/admin/region-health/timings", TimingOverridesSchema], ["/v1/admin/config/rollback", RollbackBody]] as const) {
+      // Invalid as sent: JSON turns some invalid values valid (NaN → null makes {"level": NaN} a release).
+      const invalidJson = invalidFor(schema).map((v) => JSON.stringify(v) ?? "null").filter((s) => !schema.safeParse(JSON.parse(s)).success);
       await fc.assert(
-        fc.asyncProperty(fc.oneof(invalidFor(schema).map((v) => JSON.stringify(v) ?? "null"), fc.string({ maxLength: 100 })), async (body) => {
+        fc.asyncProperty(fc.oneof(invalidJson, fc.string({ maxLength: 100 })), async (body) => {
           const r = await post(path, body, adminHeaders());
           const text = await r.text();
           expectShape(r.status, text, `${path} ${body.slice(0, 120)}`);
