@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Region } from "../shared/regions.ts";
 import type { Db } from "./db.ts";
 import { type CounterDelta, restoreDeltas, takeDeltas } from "./live-counters.ts";
+import { sharedRowKey } from "./live-stats.ts";
 
 // Moves accumulated view/like deltas from Redis into THIS region's row of the per-video CRDT counters
 // (video_counters, one row per (video, region), shared/db/replication-schema.ts) in one upsert per batch.
@@ -18,6 +19,10 @@ export async function flushCounters(db: Db, redis: Redis, region: Region, maxVid
     await restoreDeltas(redis, deltas);
     throw e;
   }
+  // The feed's shared rows of these videos (origin/live-stats.ts) predate the deltas just moved into the row:
+  // drop them, so a page reads the new row rather than an old row without its deltas. Best effort (they
+  // expire within SHARED_ROW_S anyway).
+  await redis.del(...deltas.map((d) => sharedRowKey(d.videoId))).catch(() => {});
   const sum = (k: "views" | "likes" | "unlikes") => deltas.reduce((s, d) => s + d[k], 0);
   return { videos: deltas.length, views: sum("views"), likes: sum("likes"), unlikes: sum("unlikes") };
 }

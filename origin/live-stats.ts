@@ -86,6 +86,73 @@ export async function readLiveCounts(db: Db, redis: Redis | null, ids: string[],
   };
 }
 
+/** How long the region's isolates share a video's merged row counts through Redis (s): a feed page's stats
+ * are at most this much behind the database (plus the unflushed deltas, always current). */
+export const SHARED_ROW_S = 10;
+/** Redis key of a video's merged row counts, "views:likes", kept SHARED_ROW_S (feed pages read it). */
+export const sharedRowKey = (id: string) => `stats:row:${id}`;
+
+/**
+ * The feed page's live counts without a Postgres read on the request's path (issue 13: that read was
+ * ~26 ms of a 43 ms miss, mostly opening the request's connection). Stale-while-revalidate through Redis:
+ * one MGET reads each video's shared merged row (sharedRowKey, written by any isolate of the region within
+ * SHARED_ROW_S) and its unflushed deltas together; a video whose shared row is absent gets the caller's
+ * cached counts as its base this time, and its row is read from Postgres after the response (`defer`,
+ * the request's waitUntil) and shared for SHARED_ROW_S. A flush deletes the rows of the videos it moved
+ * (origin/counter-flush.ts), so a delta is not lost between a shared row and the deltas left in Redis.
+ * `redis` null (level 2): the synchronous read above (Postgres row alone). Never rejects.
+ */
+export async function readSharedLiveCounts(db: Db, redis: Redis | null, ids: string[], useDb: boolean, defer: (p: Promise<unknown>) => void, now = Date.now()): Promise<LiveCounts> {
+  if (!redis) return readLiveCounts(db, null, ids, useDb, now);
+  const known = new Map<string, Counts>();
+  const todo = [...new Set(ids)].filter((id) => {
+    const m = memo.get(id, now);
+    if (m) known.set(id, m);
+    return !m;
+  });
+  const deltas = new Map<string, Counts>();
+  const stale: string[] = [];
+  if (todo.length) {
+    try {
+      const d = await redis.mget<(string | number | null)[]>(...todo.flatMap((id) => [sharedRowKey(id), counterKey(id, "views"), counterKey(id, "likes"), counterKey(id, "unlikes")]));
+      const n = (k: number) => Number(d[k] ?? 0) || 0;
+      todo.forEach((id, i) => {
+        const delta = { views: n(4 * i + 1), likes: n(4 * i + 2) - n(4 * i + 3) };
+        deltas.set(id, delta);
+        const [views, likes] = String(d[4 * i] ?? "").split(":").map(Number);
+        if (d[4 * i] == null || !Number.isFinite(views) || !Number.isFinite(likes)) return void stale.push(id);
+        const c = { views: views + delta.views, likes: likes + delta.likes };
+        memo.set(id, c, now);
+        known.set(id, c);
+      });
+    } catch {
+      /* Redis failing: the cached counts, and no refresh (it would have nowhere to go) */
+    }
+    if (stale.length && useDb) defer(shareRows(db, redis, stale));
+  }
+  return (id, cached) => {
+    const k = known.get(id);
+    if (k) return k;
+    const d = deltas.get(id);
+    return d ? { views: cached.views + d.views, likes: cached.likes + d.likes } : cached;
+  };
+}
+
+/** Reads the merged rows of `ids` from Postgres (one 100 ms try) and shares them for SHARED_ROW_S. Never rejects. */
+async function shareRows(db: Db, redis: Redis, ids: string[]): Promise<void> {
+  try {
+    const r = await db.query<{ video_id: string; views: string; likes: string }>(
+      "SELECT video_id, views, likes FROM videos WHERE video_id = ANY($1::bigint[])", [ids], QUERY_TIMEOUT_MS,
+    );
+    if (!r.length) return;
+    const p = redis.pipeline();
+    for (const x of r) p.set(sharedRowKey(String(x.video_id)), `${Number(x.views)}:${Number(x.likes)}`, { ex: SHARED_ROW_S });
+    await p.exec();
+  } catch {
+    /* the next page asks again */
+  }
+}
+
 /** Live counts of `base`'s videos (id → the caller's cached counts); a new map with an entry per id. */
 export async function liveCounts(db: Db, redis: Redis | null, base: Map<string, Counts>, useDb: boolean, now = Date.now()): Promise<Map<string, Counts>> {
   const live = await readLiveCounts(db, redis, [...base.keys()], useDb, now);

@@ -49,9 +49,10 @@ export interface FeatureSource {
   videos(ids: string[]): Promise<Map<string, VideoFeatures>>;
   /** Redis only, whatever the mode. Throws when Redis fails. */
   cachedVideos(ids: string[]): Promise<Map<string, VideoFeatures>>;
-  /** Live view/like counts of `ids` for the items' stats (origin/live-stats.ts): Postgres unless the
-   * policy is cache-only, Redis unless it keeps away from Redis. Absent = the features' own counts.
-   * Never throws. */
+  /** Live view/like counts of `ids` for the items' stats (origin/live-stats.ts readSharedLiveCounts): the
+   * region's shared merged rows and the unflushed deltas in one Redis read, a missing row refreshed from
+   * Postgres after the response (not when the policy is cache-only); without Redis (level 2) the Postgres
+   * row. Absent = the features' own counts. Never throws. */
   liveCounts?(ids: string[], policy: Pick<LevelPolicy, "cacheOnly" | "useRedis">): Promise<LiveCounts>;
 }
 

@@ -5,7 +5,7 @@ import { cachedRecommendations, loadChain, parseChain, storeChain } from "../cha
 import type { RequestDeps } from "../context.ts";
 import type { Db } from "../db.ts";
 import { FeatureStore, type FeatureStoreMode } from "../feature-store.ts";
-import { readLiveCounts } from "../live-stats.ts";
+import { readSharedLiveCounts } from "../live-stats.ts";
 import { rank, rankStep } from "../ranking-client.ts";
 import type { CatalogStore, ChainStore, FeatureSource, FeedStores, Ranker } from "./ports.ts";
 import type { ReadAhead } from "./read-ahead.ts";
@@ -60,7 +60,7 @@ function featureSource(fs: FeatureStore, d: RequestDeps): FeatureSource {
     user: async (id) => (await fs.user(id)).user,
     videos: async (ids) => (await fs.videos(ids)).values,
     cachedVideos: (ids) => fs.cachedVideos(ids),
-    liveCounts: (ids, policy) => readLiveCounts(d.db, policy.useRedis ? d.redis : null, ids, !policy.cacheOnly),
+    liveCounts: (ids, policy) => readSharedLiveCounts(d.db, policy.useRedis ? d.redis : null, ids, !policy.cacheOnly, d.waitUntil),
   };
 }
 
