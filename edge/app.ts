@@ -15,6 +15,7 @@ import { videoPatchRoute, videoUploadRoute } from "./video-write-route.ts";
 import { bodyLimitMiddleware } from "../shared/json-body.ts";
 import { setCacheHost } from "./edge-cache.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
+import { withStaticAssets } from "./static-assets.ts";
 import { EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
 
 // Public edge worker: the HTTP contract of DESIGN §2.
@@ -26,8 +27,9 @@ app.onError((err, c) => {
   res.headers.set("x-request-id", c.get("requestId") ?? crypto.randomUUID());
   return res;
 });
-// Unknown paths are 404; a known path with a wrong method is 405 with `Allow`.
-app.notFound(methodAwareNotFound(app, notFound));
+// Paths no route answers: the static pages and their files (GET/HEAD through env.ASSETS; edge/static-assets.ts),
+// else 404; a known path or asset with a wrong method is 405 with `Allow`.
+app.notFound(withStaticAssets(methodAwareNotFound(app, notFound)));
 
 app.use("*", async (c, next) => {
   const incoming = c.req.header("x-request-id");

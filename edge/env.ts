@@ -1,4 +1,4 @@
-import type { DurableObjectNamespace, KVNamespace, Queue } from "@cloudflare/workers-types";
+import type { DurableObjectNamespace, Fetcher, KVNamespace, Queue } from "@cloudflare/workers-types";
 import { z } from "zod";
 import { RegionSchema, type Region } from "../shared/regions.ts";
 import { SESSION_DEFAULTS } from "../shared/auth.ts";
@@ -20,6 +20,8 @@ export interface EdgeBindings {
   COALESCER: DurableObjectNamespace;
   /** RegionHealth Durable Object (one global instance). */
   REGION_HEALTH?: DurableObjectNamespace;
+  /** The web client and ops page (wrangler.toml [assets], built from web/); served by edge/static-assets.ts. */
+  ASSETS?: Fetcher;
   /** Interaction events → home region's origin. */
   EVENTS?: Queue;
   /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */

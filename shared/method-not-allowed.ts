@@ -35,8 +35,13 @@ export function methodAwareNotFound<E extends Env, S extends Schema, B extends s
   return (c) => {
     const allow = allowedMethods(app, c.req.path);
     if (allow.length === 0 || allow.includes(c.req.method)) return notFound(c);
-    return c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(", ")}`), 405, {
-      allow: allow.join(", "),
-    });
+    return methodNotAllowed(c, allow);
   };
+}
+
+/** 405 `method_not_allowed` for the request's method, with `Allow: <allow>` (e.g. ["GET", "HEAD"]). */
+export function methodNotAllowed<E extends Env>(c: Context<E>, allow: string[]): Response {
+  return c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(", ")}`), 405, {
+    allow: allow.join(", "),
+  });
 }
