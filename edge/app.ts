@@ -13,6 +13,7 @@ import { statusRoute } from "./status-route.ts";
 import { videoRoute } from "./video-route.ts";
 import { videoPatchRoute, videoUploadRoute } from "./video-write-route.ts";
 import { bodyLimitMiddleware } from "../shared/json-body.ts";
+import { singleQueryParams } from "../shared/query-params.ts";
 import { setCacheHost } from "./edge-cache.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { withStaticAssets } from "./static-assets.ts";
@@ -67,6 +68,9 @@ app.use("/v1/*", async (c, next) => {
 app.use("/v1/*", clientRateLimit);
 // No public body is larger than an events batch; routes with smaller bodies cap lower themselves.
 app.use("*", bodyLimitMiddleware(EVENTS_MAX_BODY_BYTES));
+// Each query parameter at most once on the API (`count=5&count=abc` is a 400 naming `count`).
+app.use("/v1/*", singleQueryParams());
+app.use("/emergency", singleQueryParams());
 
 app.get("/v1/feed", feedRoute);
 app.get("/v1/videos/:video_id", videoRoute);

@@ -11,6 +11,8 @@ import { FaultSettingsSchema, type FaultInjector } from "./fault.ts";
 import type { ModelHolder } from "./model-holder.ts";
 import type { ServiceMetrics } from "./service-metrics.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
+import { isJsonContentType, isJsonObject, unsupportedMediaType } from "../shared/json-body.ts";
+import { singleQueryParams } from "../shared/query-params.ts";
 
 export interface AppDeps {
   config: RankingConfig;
@@ -24,7 +26,7 @@ export interface AppDeps {
   draining: () => boolean;
 }
 
-type ErrorStatus = 400 | 401 | 404 | 413 | 500 | 503;
+type ErrorStatus = 400 | 401 | 404 | 413 | 415 | 500 | 503;
 
 function errorJson(c: Context, status: ErrorStatus, code: string, message: string, field?: string, retryAfterS?: number) {
   if (retryAfterS !== undefined) c.header("retry-after", String(retryAfterS));
@@ -40,11 +42,12 @@ export function createRankApp(d: AppDeps): Hono {
     await next();
     if (d.draining()) c.res.headers.set("connection", "close");
   });
+  app.use("/v1/*", singleQueryParams());
   app.use(
     "/v1/*",
     bodyLimit({
       maxSize: d.config.maxBodyBytes,
-      onError: (c) => errorJson(c, 413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`),
+      onError: (c) => errorJson(c, 413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`, "body"),
     }),
   );
 
@@ -96,7 +99,10 @@ export function createRankApp(d: AppDeps): Hono {
   });
   app.post("/v1/admin/fault", async (c) => {
     if (!guarded(c)) return unauthorized(c);
+    const type = c.req.header("content-type");
+    if (!isJsonContentType(type)) return errorJson(c, 415, "unsupported_media_type", unsupportedMediaType(type).message, "content-type");
     const body = await c.req.json().catch(() => undefined);
+    if (!isJsonObject(body)) return errorJson(c, 400, "invalid_request", "body must be a JSON object", "body");
     const r = FaultSettingsSchema.safeParse(body);
     if (!r.success) return errorJson(c, 400, "invalid_request", r.error.issues[0].message, r.error.issues[0].path.join(".") || "body");
     return c.json(d.fault.set(r.data));
@@ -113,7 +119,7 @@ export function createRankApp(d: AppDeps): Hono {
 
 /** The Hono form of POST /v1/rank (gpu-inference/rank-handler.ts does the work; server.ts serves the same handler without Hono). */
 async function rank(c: Context, d: AppDeps): Promise<Response> {
-  const reply = await handleRank(d, () => c.req.json());
+  const reply = await handleRank(d, () => c.req.json(), c.req.header("content-type"));
   if (reply.retryAfterS !== undefined) c.header("retry-after", String(reply.retryAfterS));
   return c.json(reply.body, reply.status);
 }

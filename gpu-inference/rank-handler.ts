@@ -17,6 +17,7 @@ import type { FeatureTableHolder } from "./feature-refresh.ts";
 import type { ModelHolder } from "./model-holder.ts";
 import type { ServiceMetrics } from "./service-metrics.ts";
 import { topK } from "./top-k.ts";
+import { isJsonContentType, unsupportedMediaType } from "../shared/json-body.ts";
 
 export interface RankDeps {
   holder: ModelHolder;
@@ -26,7 +27,7 @@ export interface RankDeps {
   features: FeatureTableHolder | null;
 }
 
-export type RankStatus = 200 | 400 | 401 | 413 | 500 | 503;
+export type RankStatus = 200 | 400 | 401 | 413 | 415 | 500 | 503;
 export interface RankReply {
   status: RankStatus;
   body: RankResponse | { error: { code: string; message: string; field?: string } };
@@ -39,11 +40,17 @@ export const errorReply = (status: RankStatus, code: string, message: string, fi
 });
 
 /**
- * Answers one rank request. `readJson` yields the parsed body (throws on invalid JSON → 400). Never
- * throws: a failed batch is a 503 inference_failed.
+ * Answers one rank request. `contentType` is the request's content-type header (anything but
+ * application/json → 415 `unsupported_media_type`, field `content-type`, as on the edge and the origins);
+ * `readJson` yields the parsed body (throws on invalid JSON → 400). Never throws: a failed batch is a
+ * 503 inference_failed.
  */
-export async function handleRank(d: RankDeps, readJson: () => Promise<unknown>): Promise<RankReply> {
+export async function handleRank(d: RankDeps, readJson: () => Promise<unknown>, contentType: string | undefined): Promise<RankReply> {
   if (d.fault.shouldFail()) return errorReply(500, "fault_injected", "injected failure (RANK_FAULT_FAIL_RATE)");
+  if (!isJsonContentType(contentType)) {
+    const e = unsupportedMediaType(contentType);
+    return errorReply(415, e.code, e.message, e.field);
+  }
 
   let body: unknown;
   try {

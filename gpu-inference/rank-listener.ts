@@ -81,14 +81,14 @@ async function serveRank(d: AppDeps, req: IncomingMessage, res: ServerResponse):
       await drain(req);
       return send(d, res, errorReply(401, "unauthorized", "missing or wrong x-internal-secret", "x-internal-secret"), t0);
     }
-    const tooLarge = () => errorReply(413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`);
+    const tooLarge = () => errorReply(413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`, "body");
     if (Number(req.headers["content-length"] ?? 0) > d.config.maxBodyBytes) {
       await drain(req);
       return send(d, res, tooLarge(), t0);
     }
     const text = await readBody(req, d.config.maxBodyBytes);
     if (text === "too-large") return send(d, res, tooLarge(), t0);
-    send(d, res, await handleRank(d, async () => JSON.parse(text)), t0);
+    send(d, res, await handleRank(d, async () => JSON.parse(text), req.headers["content-type"]), t0);
   } catch (e) {
     console.error(`[rank] unhandled: ${e instanceof Error ? e.message : String(e)}`);
     if (!res.headersSent) send(d, res, errorReply(500, "internal", "internal error"), t0, true);

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
 import { bodyLimitMiddleware, INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
+import { singleQueryParams } from "../shared/query-params.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";
 import { type AppEnv, metricsFor, releaseDeps, requestDeps as deps } from "./context.ts";
@@ -25,6 +26,7 @@ app.notFound(methodAwareNotFound(app, notFound));
 
 app.use("*", releaseDeps);
 app.use("*", bodyLimitMiddleware(INTERNAL_MAX_BODY_BYTES));
+app.use("*", singleQueryParams());
 app.use("/internal/*", async (c, next) => {
   const cfg = originConfig(c.env);
   if (!timingSafeEqualStr(c.req.header("x-internal-secret") ?? "", cfg.INTERNAL_SECRET))

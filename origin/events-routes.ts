@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { EventSchema } from "../shared/contract.ts";
+import { EventsArraySchema, UserIdSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { parseUserId, parseVideoId } from "../shared/ids.ts";
@@ -28,7 +28,7 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 //  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
 //    idempotent, origin/timeline/from-events.ts) in the same try: a failed append fails the request like
 //    a failed insert, and the redelivery appends what is missing.
-export const OriginEventsBody = z.object({ user_id: z.string(), home_region: RegionSchema, events: z.array(EventSchema).min(1).max(100) }).strict();
+export const OriginEventsBody = z.object({ user_id: UserIdSchema, home_region: RegionSchema, events: EventsArraySchema }).strict();
 
 /** The user's home region as this region's database records it (null: not a resident), under the DB read row. */
 async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {

@@ -10,6 +10,14 @@ export type Reason = z.infer<typeof ReasonSchema>;
 export const SourceSchema = z.enum(["edge-cache", "origin", "stale", "cached", "trending", "following", "emergency"]);
 export type Source = z.infer<typeof SourceSchema>;
 
+/**
+ * A client string that Postgres will store: `text` cannot hold U+0000 (Postgres refuses the whole
+ * statement, "invalid byte sequence for encoding UTF8: 0x00"), so it is a 400 naming the field up
+ * front, never a 422 from the database or a queued write that can never land. Every free-text string
+ * of a write body starts from this schema; the id/key schemas' regexes already exclude U+0000.
+ */
+export const pgText = () => z.string().refine((s) => !s.includes("\u0000"), "must not contain U+0000 (NUL): Postgres text cannot store it");
+
 export const VideoIdSchema = z.string().regex(/^v[1-9][0-9]{0,17}$/, "must look like v123");
 export const UserIdSchema = z.string().regex(/^u[1-9][0-9]{0,17}$/, "must look like u123");
 
@@ -64,7 +72,8 @@ export const CursorParamSchema = z.string().max(2048, "cursor too long").regex(/
 
 export const FeedQuerySchema = z.object({
   count: intInRange(1, MAX_FEED_COUNT, 10),
-  cursor: CursorParamSchema.optional(),
+  // `?cursor=` (empty) = no cursor, like `?count=` = the default count.
+  cursor: z.union([z.literal(""), CursorParamSchema]).optional().transform((s) => s || undefined),
   region: RegionSchema.optional(),
 });
 export type FeedQuery = z.infer<typeof FeedQuerySchema>;
@@ -118,7 +127,24 @@ export const EventSchema = z
   });
 export type FeedEvent = z.infer<typeof EventSchema>;
 
-export const EventsBodySchema = z.object({ events: z.array(EventSchema).min(1).max(100) }).strict();
+/**
+ * One batch's events (1–100). Idempotency keys are unique within the batch: a repeated key would be a
+ * second event the database silently drops (ON CONFLICT DO NOTHING) while the answer counts it as
+ * accepted, so the later duplicate is a 400 (field `events.<i>.idempotency_key`). The edge's body and
+ * the origin's internal body both use this array, so they agree.
+ */
+export const EventsArraySchema = z
+  .array(EventSchema)
+  .min(1)
+  .max(100)
+  .superRefine((events, ctx) => {
+    const seen = new Set<string>();
+    events.forEach((e, i) => {
+      if (seen.has(e.idempotency_key)) ctx.addIssue({ code: "custom", path: [i, "idempotency_key"], message: "repeats an earlier event's idempotency_key in this batch" });
+      seen.add(e.idempotency_key);
+    });
+  });
+export const EventsBodySchema = z.object({ events: EventsArraySchema }).strict();
 export const EventsResponseSchema = z.object({ accepted: z.number().int(), queued: z.boolean() });
 
 export const TrendingResponseSchema = z.object({
@@ -139,7 +165,7 @@ export const VIDEO_TOPICS = 16;
 /** Largest upload/edit body (bytes): a maximal caption in 4-byte UTF-8 plus the other fields. */
 export const VIDEO_WRITE_MAX_BODY_BYTES = 16 * 1024;
 
-const CaptionSchema = z.string().min(1, "must not be empty").max(VIDEO_CAPTION_MAX, `at most ${VIDEO_CAPTION_MAX} characters`);
+const CaptionSchema = pgText().min(1, "must not be empty").max(VIDEO_CAPTION_MAX, `at most ${VIDEO_CAPTION_MAX} characters`);
 const TopicSchema = z.number().int().min(0).max(VIDEO_TOPICS - 1);
 
 /** `POST /v1/videos` body. `topic` absent = the topic nearest to the creator's own interests. */

@@ -216,3 +216,37 @@ describe("origin ranking client against the real service", () => {
     }
   });
 });
+
+describe("ranking service: request framing (the same kinds as the edge and the origins)", () => {
+  const good = () => JSON.stringify({ user, candidates: rowsOf(candidates(3, 1)), top_k: 2 });
+  const raw = (path: string, body: BodyInit | undefined, headers: Record<string, string> = {}) => fetch(`${srv.url}${path}`, { method: "POST", headers, body });
+  const errorOf = async (r: Response) => ((await r.json()) as { error: { code: string; field?: string } }).error;
+
+  it("a JSON-body route refuses text/plain, a form and no content-type with 415 naming content-type; application/json with a charset is fine", async () => {
+    for (const path of ["/v1/rank", "/v1/admin/fault"]) {
+      for (const type of ["text/plain", "application/x-www-form-urlencoded", undefined]) {
+        const body = type ? good() : new TextEncoder().encode(good()); // a string body would get text/plain from fetch
+        const r = await raw(path, body, { "x-internal-secret": SECRET, ...(type ? { "content-type": type } : {}) });
+        expect(r.status, `${path} ${type}`).toBe(415);
+        expect(await errorOf(r), `${path} ${type}`).toMatchObject({ code: "unsupported_media_type", field: "content-type" });
+      }
+    }
+    expect((await raw("/v1/rank", good(), { "content-type": "application/json; charset=utf-8" })).status).toBe(200);
+  });
+
+  it("a body that is not an object is a 400 naming body", async () => {
+    for (const path of ["/v1/rank", "/v1/admin/fault"]) {
+      for (const b of ["null", "[]", "123", '"x"']) {
+        const r = await raw(path, b, { "content-type": "application/json", "x-internal-secret": SECRET });
+        expect(r.status, `${path} ${b}`).toBe(400);
+        expect((await errorOf(r)).field, `${path} ${b}`).toBe("body");
+      }
+    }
+  });
+
+  it("a repeated query parameter is a 400 naming it", async () => {
+    const r = await raw("/v1/admin/features/refresh?full=1&full=0", undefined, { "x-internal-secret": SECRET });
+    expect(r.status).toBe(400);
+    expect((await errorOf(r)).field).toBe("full");
+  });
+});

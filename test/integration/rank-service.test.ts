@@ -146,6 +146,7 @@ describe("ranking service", () => {
     expect(r.headers.get("retry-after")).toBe("1");
     const big = await rank(s, columnarBody(200)); // ~17 KB > 4 KB limit
     expect(big.status).toBe(413);
+    expect(big.body.error).toMatchObject({ code: "payload_too_large", field: "body" }); // as on the edge and the origins
     const v = (await registerSyntheticModel(empty, { rows: 1000, epochs: 1, seed: 5 })).version;
     for (let i = 0; i < 100 && (await fetch(`${s.url}/readyz`)).status !== 200; i++) await new Promise((res) => setTimeout(res, 20));
     const ok = await rank(s, columnarBody(3));

@@ -65,7 +65,7 @@ describe("edge security", () => {
 
   it("failover timings can be changed at runtime by an admin, validated", async () => {
     const post = (body: unknown, token = "test-admin-token-0123456789abcdef") =>
-      SELF.fetch("http://edge/v1/admin/region-health/timings", { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      SELF.fetch("http://edge/v1/admin/region-health/timings", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
     const bad = await post({ probeIntervalMs: -5 });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { field: string } }).error.field).toBe("probeIntervalMs");

@@ -1,0 +1,27 @@
+import type { MiddlewareHandler } from "hono";
+import { errorBody } from "./errors.ts";
+
+// Query strings: each parameter at most once. `?count=5&count=abc` used to answer with the first value
+// (Hono's c.req.query returns it) and silently drop the other, so the client never learnt that its
+// request was ambiguous. Mounted once per service on every route (edge, origins, ranking service).
+
+/** The first parameter name given more than once in `url`'s query string, or undefined. */
+export function repeatedQueryParam(url: string): string | undefined {
+  const q = url.indexOf("?");
+  if (q < 0) return undefined;
+  const seen = new Set<string>();
+  for (const key of new URLSearchParams(url.slice(q)).keys()) {
+    if (seen.has(key)) return key;
+    seen.add(key);
+  }
+  return undefined;
+}
+
+/** Middleware: 400 `invalid_request` naming the parameter (field = its name) when one is repeated. */
+export function singleQueryParams(): MiddlewareHandler {
+  return async (c, next) => {
+    const dup = repeatedQueryParam(c.req.url);
+    if (dup !== undefined) return c.json(errorBody("invalid_request", `query parameter ${dup} given more than once`, dup), 400);
+    await next();
+  };
+}
