@@ -11,6 +11,7 @@ import { lagWarnings, lagWarnS } from "./replication-gate.ts";
 import { edgeStats } from "./stats.ts";
 import { listDeadLetters } from "./dead-letters.ts";
 import { capacityStatus } from "./scaler-steps.ts";
+import { queueCountsView } from "./queue-counts.ts";
 
 // GET /v1/status: what the ops page shows. Everything is gathered with short timeouts and no retries:
 // status must answer quickly precisely when parts of the system are down.
@@ -73,6 +74,8 @@ export async function statusRoute(c: Context<EdgeEnv>): Promise<Response> {
       edge: {
         cache: { ...edgeStats, hit_rate: lookups ? (edgeStats.hit + edgeStats.stale + edgeStats.coalesced) / lookups : null },
         isolate_scope: "counters are per edge isolate",
+        // EVENTS messages sent (202) and settled by this isolate; `npm start` reads `pending` on Ctrl-C.
+        queue: queueCountsView(),
       },
     },
     200,

@@ -129,6 +129,8 @@ export async function seedAll(opts: SeedOptions): Promise<SeedResult> {
         log(`      ${regionDatabase(r)}: ${tables[0].rows} users, ${tables[1].rows} videos, ${tables[2].rows} follows, ${tables[3].rows} interactions, ${tables[4].rows} timeline events of the last 24 h (${secs()} s)`);
       }),
     );
+    // Flush the load's dirty pages now, not in a checkpoint during the first minutes of serving (task HB).
+    await clients[REGIONS[0]].query("CHECKPOINT");
     log(`      seeded in ${secs()} s`);
     return { skipped: false, users: params.users, videos: params.videos, interactions: its.n };
   } finally {

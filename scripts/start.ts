@@ -6,6 +6,8 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { localBackupContext, startBackupScheduler } from "./backup/scheduler.ts";
 import { startStack } from "./stack.ts";
+import { describeWaiting, READY_TIMEOUT_MS, waitForLevel0 } from "./local/ready-gate.ts";
+import { drainQueue, dropLine } from "./local/queue-drain.ts";
 
 // `npm start [-- --users N --videos N] [--no-backups]`: the whole local stack in the foreground, with the
 // backup scheduler (scripts/backup/scheduler.ts; off with --no-backups or FYP_BACKUPS=off); Ctrl-C
@@ -41,10 +43,14 @@ await c.connect();
 const sample = (await c.query("SELECT user_id FROM users ORDER BY user_id LIMIT 1")).rows[0]?.user_id ?? 1;
 await c.end();
 const token = await mintSessionToken(stack.secrets.SESSION_SECRET, `u${sample}`, "us");
+// Ready = every origin at degradation level 0 under the production thresholds (scripts/local/ready-gate.ts).
+console.log(`[ready] waiting for every origin at level 0 (up to ${READY_TIMEOUT_MS / 1000} s) …`);
+const gate = await waitForLevel0(stack.originUrl, stack.secrets.INTERNAL_SECRET, { log: (l) => console.log(l) });
 console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try:`);
 console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
 console.log(`  npm run token -- u42     # a session token for another user`);
-console.log(`fyp-edge ready: ${stack.edgeUrl}`);
+if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl}`);
+else console.log(`fyp-edge up but NOT ready after ${(gate.waitedMs / 1000).toFixed(0)} s: ${describeWaiting(gate.states)} — degraded answers until it clears (${stack.edgeUrl}/v1/status)`);
 
 // Cron triggers do not fire under `wrangler dev`; run them on the same schedule as production
 // (every minute: edge trending/emergency pre-warm, origin counter flush) through wrangler's local hook.
@@ -66,11 +72,17 @@ if (!values["no-backups"]) {
   console.log(`backups: scheduler on (first run in 60 s; --no-backups turns it off), log ${join(stack.dataDir, "logs", "backup.log")}`);
 }
 
+let signals = 0;
 async function shutdown(sig: string) {
+  signals++;
   clearInterval(cron);
   backups?.stop();
   if (stopping) return;
   stopping = true;
+  // The local queue is in memory (scripts/local/queue-drain.ts): let the consumer deliver what was
+  // acknowledged (bounded; a second Ctrl-C skips), then say what is dropped.
+  const drop = dropLine(await drainQueue(stack.edgeUrl, { log: (l) => console.log(l), skip: () => signals > 1 }));
+  if (drop) console.log(drop);
   console.log(`\nfyp-edge: ${sig} — stopping everything this command started …`);
   await stack.stop();
   console.log("fyp-edge: stopped.");
@@ -78,3 +90,4 @@ async function shutdown(sig: string) {
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGHUP", () => void shutdown("SIGHUP")); // terminal closed: the children are in their own groups

@@ -120,7 +120,7 @@ export default class EmbeddedPostgres {
   async start(timeoutMs = 60_000): Promise<void> {
     const o = this.options;
     const bin = join(binaries(o.onLog), "bin");
-    const p = spawn(join(bin, "postgres"), ["-D", o.databaseDir, "-p", String(o.port), ...o.postgresFlags], { ...asServer(o.databaseDir), stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(join(bin, "postgres"), ["-D", o.databaseDir, "-p", String(o.port), ...o.postgresFlags], { ...asServer(o.databaseDir), stdio: ["ignore", "pipe", "pipe"], detached: true }); // own group: see redis.ts
     this.child = p;
     this.exited = new Promise((res) => p.once("exit", () => res()));
     void this.exited.then(() => {

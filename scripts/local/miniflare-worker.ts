@@ -53,7 +53,7 @@ function bundleWorker(outdir: string): void {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const build = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "-c", config, ...(values.env ? ["--env", values.env] : [])], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
   });
   if (build.status !== 0) throw new Error(`bundling ${config} failed (exit ${build.status})`);
 }

@@ -131,7 +131,9 @@ export async function startRedis(opts: { port: number; dir: string; name: string
         "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      // Own process group: a terminal's Ctrl-C reaches `npm start` only, which stops Redis itself after
+      // the local queue's drain (scripts/local/queue-drain.ts), as the supervisor's children.
+      { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) {

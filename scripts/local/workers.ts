@@ -37,7 +37,10 @@ function launch(l: WorkerLaunch, name: string, configArgs: string[], port: numbe
   return l.sup.start(name, process.execPath, args, {
     cwd: ROOT,
     logFile: join(l.logDir, `${name}.log`),
-    env: { WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: l.registryDir, CI: "1", NO_COLOR: "1" },
+    // CLOUDFLARE_CF_FETCH_ENABLED=false: Miniflare's switch (setupCf) for fetching the `Request.cf` object
+    // from workers.cloudflare.com at every start; offline that logged a getaddrinfo ENOTFOUND stack per
+    // worker start. Local requests get Miniflare's built-in placeholder cf object either way.
+    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_REGISTRY_PATH: l.registryDir, CI: "1", NO_COLOR: "1" },
   });
 }
 

@@ -145,5 +145,7 @@ export async function loadRegion(client: pg.Client, tables: TableData[], metaPar
     await client.query("ROLLBACK").catch(() => {});
     throw e;
   }
-  await client.query("ANALYZE users, videos, follows, interactions, timeline_events");
+  // VACUUM as well as ANALYZE (task HB): a bulk load left for autovacuum is vacuumed (insert threshold) in
+  // the minutes after start, its I/O competing with the first requests' queries on a 2-core box.
+  await client.query("VACUUM (ANALYZE) users, videos, follows, interactions, timeline_events");
 }
