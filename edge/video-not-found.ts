@@ -1,8 +1,9 @@
 import type { Region } from "../shared/regions.ts";
-import { REGION_VALUES } from "../shared/regions.ts";
-import { VIDEO_ID_EPOCH_MS } from "../shared/video-id.ts";
+import { uploadOrigin } from "../shared/video-id.ts";
 import type { EdgeBindings } from "./env.ts";
 import { lagWarnS } from "./replication-gate.ts";
+
+export { uploadOrigin }; // lives in shared/video-id.ts (the origin's events route reads it too)
 
 // Negative caching of GET /v1/videos/:id (issue 14 item 2). A 404 is one region's answer: an upload
 // exists in its home region at once and in the others only once replication delivered it (the lag of
@@ -24,14 +25,6 @@ export const notFoundKey = (region: Region, vid: string) => `video-404/${region}
 export function notFoundTtlFromEnv(env: Pick<EdgeBindings, "VIDEO_NOT_FOUND_TTL_S">): number {
   const n = Number(env.VIDEO_NOT_FOUND_TTL_S ?? DEFAULT_NOT_FOUND_TTL_S);
   return Number.isFinite(n) && n >= 0 && n <= MAX_NOT_FOUND_TTL_S ? n : DEFAULT_NOT_FOUND_TTL_S;
-}
-
-/** Upload region and mint time (ms) of an id of shared/video-id.ts; null for a seeded id (below 2^20). */
-export function uploadOrigin(id: bigint): { region: Region; mintedAt: number } | null {
-  if (id < 1n << 20n) return null;
-  const region = REGION_VALUES[Number((id >> 18n) & 3n)];
-  if (!region) return null;
-  return { region, mintedAt: VIDEO_ID_EPOCH_MS + Number(id >> 20n) };
 }
 
 /**

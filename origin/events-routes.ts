@@ -3,11 +3,12 @@ import { z } from "zod";
 import { EventsArraySchema, UserIdSchema } from "../shared/contract.ts";
 import { ApiError, fromZodError } from "../shared/errors.ts";
 import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
-import { parseUserId, parseVideoId } from "../shared/ids.ts";
+import { formatVideoId, parseUserId, parseVideoId } from "../shared/ids.ts";
 import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { type Db, isPermanentDbError } from "./db.ts";
 import { dbWrite, readRetrying } from "./db-retry.ts";
+import { classifyMissing, splitWritten, type WrittenBatch, writeBatchSql } from "./events-write.ts";
 import { bumpCounters } from "./live-counters.ts";
 import { assertWritesAllowed } from "./write-guard.ts";
 import { timelineEventsOf } from "./timeline/from-events.ts";
@@ -28,22 +29,22 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 //  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
 //    idempotent, origin/timeline/from-events.ts) in the same try: a failed append fails the request like
 //    a failed insert, and the redelivery appends what is missing.
+/** Seconds a batch naming a not-yet-replicated upload is asked to wait (the consumer's own backoff rules). */
+const NOT_YET_RETRY_AFTER_S = 5;
+
 export const OriginEventsBody = z.object({ user_id: UserIdSchema, home_region: RegionSchema, events: EventsArraySchema }).strict();
 
-/** The user's home region as this region's database records it (null: not a resident), under the DB read row. */
-async function homeRegionOf(db: Db, userId: bigint): Promise<string | null> {
-  const rows = await readRetrying(db).query<{ home_region: string }>("SELECT home_region FROM users WHERE user_id = $1", [userId.toString()]);
-  return rows[0]?.home_region ?? null;
-}
-
-function insertSql(n: number): string {
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const b = i * 8;
-    rows.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`);
-  }
-  return `INSERT INTO interactions (user_id, video_id, author_id, type, watch_ms, ts, idempotency_key, region)
-          VALUES ${rows.join(", ")} ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING video_id, type`;
+/**
+ * The user's home region as this region's database records it (null: not a resident) and which of
+ * `videoIds` this database holds (decimal strings), in one round trip under the DB read row.
+ */
+async function residencyAndVideos(db: Db, userId: bigint, videoIds: bigint[]): Promise<{ home: string | null; have: Set<string> }> {
+  const rows = await readRetrying(db).query<{ home_region: string | null; have: string[] }>(
+    `SELECT (SELECT home_region FROM users WHERE user_id = $1) AS home_region,
+            ARRAY(SELECT video_id::text FROM videos WHERE video_id = ANY($2::bigint[])) AS have`,
+    [userId.toString(), videoIds.map(String)],
+  );
+  return { home: rows[0]?.home_region ?? null, have: new Set(rows[0]?.have ?? []) };
 }
 
 export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => RequestDeps): void {
@@ -63,12 +64,19 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
       params.push(uid.toString(), e.video_id ? parseVideoId(e.video_id)!.toString() : null, e.author_id ? parseUserId(e.author_id)!.toString() : null,
         e.type, e.watch_ms ?? null, e.ts, e.idempotency_key, d.cfg.REGION);
     }
-    let inserted: { video_id: string | null; type: string }[];
+    const videoIds = [...new Set(events.flatMap((e) => (e.video_id ? [parseVideoId(e.video_id)!] : [])))];
+    let written: WrittenBatch;
     try {
-      const home = await homeRegionOf(d.db, uid);
+      const { home, have } = await residencyAndVideos(d.db, uid, videoIds);
       if (home !== d.cfg.REGION)
         throw new ApiError(409, "wrong_region", home ? `user lives in ${home}` : `user ${user_id} is not a resident of ${d.cfg.REGION}`, "user_id");
-      inserted = await dbWrite((t) => d.db.query(insertSql(events.length), params, t));
+      const missing = classifyMissing(videoIds.filter((v) => !have.has(v.toString())));
+      if (missing.kind === "unknown")
+        throw new ApiError(422, "unknown_video", `no such video: ${missing.ids.map(formatVideoId).join(", ")}`, "events.video_id");
+      if (missing.kind === "not_yet")
+        throw new ApiError(425, "video_not_replicated", `${missing.ids.map(formatVideoId).join(", ")} not in ${d.cfg.REGION} yet (a fresh upload): retry later`,
+          "events.video_id", { "retry-after": String(NOT_YET_RETRY_AFTER_S) });
+      written = splitWritten(await dbWrite((t) => d.db.query(writeBatchSql(events.length), params, t)));
       const timeline = timelineEventsOf(uid, d.cfg.REGION, events);
       if (timeline.length) await dbWrite((t) => new PostgresTimelineStore(d.db, { writeTimeoutMs: t }).append(timeline));
     } catch (e) {
@@ -79,9 +87,9 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
       c.header("retry-after", "2");
       throw new ApiError(503, "db_unavailable", `events not written: ${(e as Error).message}`);
     }
-    d.metrics.eventsWritten(inserted.length);
-    // Live counters for views/likes (flushed to Postgres in batches); only for newly written events.
-    c.executionCtx.waitUntil(bumpCounters(d.redis, inserted).catch(() => {}));
-    return c.json({ written: inserted.length, duplicates: events.length - inserted.length, region: d.cfg.REGION });
+    d.metrics.eventsWritten(written.inserted.length);
+    // Live counters (flushed to Postgres in batches): new views and flipped like states only.
+    c.executionCtx.waitUntil(bumpCounters(d.redis, written.counted).catch(() => {}));
+    return c.json({ written: written.inserted.length, duplicates: events.length - written.inserted.length, region: d.cfg.REGION });
   });
 }

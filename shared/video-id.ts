@@ -16,3 +16,11 @@ export function newVideoId(region: Region, nowMs = Date.now(), random = crypto.g
   const r = BigInt(REGION_VALUES.indexOf(region));
   return (ms << 20n) | (r << RANDOM_BITS) | BigInt(random & ((1 << Number(RANDOM_BITS)) - 1));
 }
+
+/** Upload region and mint time (ms) of an id of newVideoId; null for a seeded id (below 2^20) or a region index no region has. */
+export function uploadOrigin(id: bigint): { region: Region; mintedAt: number } | null {
+  if (id < 1n << 20n) return null;
+  const region = REGION_VALUES[Number((id >> RANDOM_BITS) & 3n)];
+  if (!region) return null;
+  return { region, mintedAt: VIDEO_ID_EPOCH_MS + Number(id >> 20n) };
+}

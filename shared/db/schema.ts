@@ -88,8 +88,31 @@ export function schemaStatements(): string[] {
   out.push(`CREATE UNIQUE INDEX IF NOT EXISTS interactions_user_idempotency ON interactions (user_id, idempotency_key)`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_user_ts ON interactions (user_id, ts DESC)`);
   out.push(`CREATE INDEX IF NOT EXISTS interactions_video ON interactions (video_id)`);
+  out.push(...videoLikeStatements());
   out.push(...timelineStatements());
   return out;
+}
+
+// ── Like state (origin/events-write.ts): one row per (user, video) a user ever
+// liked or unliked, in the user's home region (residency, like interactions). `liked` is the current state
+// and `ts` the event time of the event that set it (a later-arriving older event does not undo a newer
+// one); counters grow only when an event flips the state. Databases made before this table get it with
+// the state of their interactions (each pair's latest like/unlike), once, when the table is created.
+export function videoLikeStatements(): string[] {
+  return [`DO $$ BEGIN
+    IF to_regclass('public.video_likes') IS NULL THEN
+      CREATE TABLE video_likes (
+        user_id   bigint      NOT NULL,
+        video_id  bigint      NOT NULL,
+        liked     boolean     NOT NULL,
+        ts        timestamptz NOT NULL,
+        PRIMARY KEY (user_id, video_id)
+      );
+      INSERT INTO video_likes (user_id, video_id, liked, ts)
+        SELECT DISTINCT ON (user_id, video_id) user_id, video_id, type = 'like', ts FROM interactions
+         WHERE type IN ('like', 'unlike') AND video_id IS NOT NULL ORDER BY user_id, video_id, ts DESC, id DESC;
+    END IF;
+  END $$`];
 }
 
 // ── Timelines (issue 14 item 4): per-video event history behind origin/timeline (TimelineStore). ──

@@ -43,8 +43,8 @@ const db = (fail: (sql: string, n: number) => Answer | undefined = () => undefin
   scriptedDb((sql, _p, n) => {
     const f = fail(sql, n);
     if (f !== undefined) return f;
-    if (sql.includes(LOOKUP)) return [{ home_region: "us" }];
-    if (sql.includes(INSERT)) return [{ video_id: "1", type: "view" }];
+    if (sql.includes(LOOKUP)) return [{ home_region: "us", have: ["1"] }]; // resident; video v1 exists
+    if (sql.includes(INSERT)) return [{ k: "inserted", video_id: "1", type: "view" }, { k: "counted", video_id: "1", type: "view" }];
     return [];
   });
 
