@@ -6,14 +6,14 @@ import { type FeedState, showLimitedBanner } from "../shared/client/feed-state.t
 import { type FeedItemStore, MemoryFeedItemStore } from "../shared/client/feed-store.ts";
 import { IndexedDbFeedItemStore } from "../shared/client/idb-feed-store.ts";
 import { renderCard } from "./feed-card.ts";
-import { bindSignIn, currentSession } from "./session.ts";
+import { bindSignIn, currentSession, dropSession } from "./session.ts";
 import { ViewTracker } from "./view-tracker.ts";
 
 // The demo feed client (GET /): wires the DOM-free client pieces (shared/client) to the page —
 // cards, infinite scroll, the limited banner, the emergency redirect, and interaction events.
 
 const $ = (id: string) => document.getElementById(id)!;
-const session = currentSession();
+let session = currentSession();
 bindSignIn(session);
 const params = new URLSearchParams(location.search);
 const regionOverride = params.get("region");
@@ -22,7 +22,7 @@ const api = new ApiClient({ baseUrl: location.origin, token: () => session?.toke
 const store: FeedItemStore = typeof indexedDB !== "undefined" ? new IndexedDbFeedItemStore(indexedDB) : new MemoryFeedItemStore();
 
 // Events exist only for a signed-in user (POST /v1/events requires a token).
-const batcher = session
+let batcher = session?.claims
   ? new EventBatcher({
       send: (events, o) => api.sendEvents(events, o),
       store: new StorageEventQueueStore(localStorage, session.claims.userId),
@@ -76,17 +76,38 @@ function paint(s: FeedState): void {
     : s.phase === "end" ? "You're all caught up."
     : "";
   $("retry").hidden = s.phase !== "error";
+  $("signin-refused").hidden = !s.notice;
+  $("signin-refused").textContent = s.notice ?? "";
+}
+
+/** The edge refused the token (401 on the feed): forget it and go on as an anonymous visitor. */
+function signOutRefused(): boolean {
+  if (!session) return false;
+  dropSession();
+  session = null;
+  batcher?.dispose(); // its queue stays stored for that user's next sign-in
+  batcher = null;
+  paintUser();
+  $("events-status").textContent = "sign in to like and send events";
+  ($("signout") as HTMLButtonElement).hidden = true;
+  return true;
+}
+
+function paintUser(): void {
+  const c = session?.claims;
+  $("user").textContent = c ? `${c.userId} (${c.region ?? "?"})` : session ? "signing in…" : "anonymous — trending";
 }
 
 const feed = new FeedController({
   api,
   store,
-  scope: session?.claims.userId ?? "anon",
+  scope: session?.claims?.userId ?? "anon",
   pageSize: 10,
   region: regionOverride,
   onChange: paint,
+  onUnauthorized: signOutRefused,
 });
-$("user").textContent = session ? `${session.claims.userId} (${session.claims.region ?? "?"})` : "anonymous — trending";
+paintUser();
 
 // Infinite scroll: a sentinel below the last card; the generous rootMargin starts the next page before
 // the user reaches the end. After each page, re-check: a short page may leave the sentinel on screen.

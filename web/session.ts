@@ -2,13 +2,16 @@ import { readTokenClaims, tokenFromUrl, type TokenClaims } from "../shared/clien
 
 // Session handling of the demo client. There is deliberately no endpoint that mints tokens: a developer
 // pastes one (`npm run token -- u42`) or opens `/#token=…` (what the browser tests do). The token lives
-// in sessionStorage — gone with the tab, never sent anywhere but the edge's Authorization header.
+// in sessionStorage — gone with the tab, never sent anywhere but the edge's Authorization header. The edge
+// is the judge of a token: one the page cannot read is still sent once, so that its 401 says why it was
+// refused (shown on the page; shared/client/feed-controller.ts), and then dropped.
 
 const KEY = "fyp-token";
 
 export interface Session {
   token: string;
-  claims: TokenClaims;
+  /** null: the page cannot read the token; the edge will refuse it with its reason. */
+  claims: TokenClaims | null;
 }
 
 /** The session for this page load: a `#token=` in the URL wins (and is removed from the address bar). */
@@ -22,9 +25,12 @@ export function currentSession(): Session | null {
     history.replaceState(null, "", u.pathname + u.search);
   }
   const token = sessionStorage.getItem(KEY);
-  const claims = readTokenClaims(token);
-  if (token && !claims) sessionStorage.removeItem(KEY); // unreadable: fall back to anonymous
-  return token && claims ? { token, claims } : null;
+  return token ? { token, claims: readTokenClaims(token) } : null;
+}
+
+/** Forgets the stored token (the edge refused it): the rest of this page load and later ones are anonymous. */
+export function dropSession(): void {
+  sessionStorage.removeItem(KEY);
 }
 
 /** Wires the sign-in form: validates the pasted token against the user id field, then reloads. */
@@ -35,7 +41,7 @@ export function bindSignIn(session: Session | null): void {
   const msg = document.getElementById("signin-msg")!;
   const signOut = document.getElementById("signout") as HTMLButtonElement;
 
-  if (session) {
+  if (session?.claims) {
     userInput.value = session.claims.userId;
     tokenInput.placeholder = "signed in — paste another token to switch user";
   }

@@ -22,10 +22,13 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly retryAfterMs: number | null;
+  /** The error body's own message (e.g. "invalid token"), without the status and code. */
+  readonly detail: string;
   constructor(status: number, code: string, message: string, retryAfterMs: number | null) {
     super(`${status} ${code}: ${message}`);
     this.status = status;
     this.code = code;
+    this.detail = message;
     this.retryAfterMs = retryAfterMs;
   }
 }

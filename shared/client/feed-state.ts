@@ -31,17 +31,21 @@ export interface FeedState {
   error: string | null;
   /** Consecutive pages that brought nothing new (a cursor chain that only repeats is treated as ended). */
   emptyPages: number;
+  /** A message the page shows until reload, e.g. "the sign-in token was refused: token expired". */
+  notice: string | null;
 }
 
 export type FeedAction =
   | { type: "cache-loaded"; items: readonly FeedItem[]; region: string | null; level: number | null }
   | { type: "request" }
   | { type: "page"; res: FeedResponse }
-  | { type: "failed"; error: string };
+  | { type: "failed"; error: string }
+  /** The edge refused the session token (401) and the page dropped it: start over as an anonymous feed. */
+  | { type: "signed-out"; reason: string };
 
 export const initialFeedState: FeedState = {
   phase: "idle", items: [], cursor: null, fresh: false, region: null, level: null, limited: false,
-  source: null, modelVersion: null, error: null, emptyPages: 0,
+  source: null, modelVersion: null, error: null, emptyPages: 0, notice: null,
 };
 
 /** The banner DESIGN §3 asks for at level 3 ("limited: true"); a level-4/5 response also qualifies. */
@@ -88,5 +92,8 @@ export function reduceFeed(s: FeedState, a: FeedAction): FeedState {
     }
     case "failed":
       return { ...s, phase: "error", error: a.error };
+    case "signed-out":
+      // The next page starts a new (anonymous) cursor chain; what is shown stays, deduplicated against it.
+      return { ...s, phase: "idle", cursor: null, fresh: false, emptyPages: 0, error: null, notice: a.reason };
   }
 }

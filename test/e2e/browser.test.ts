@@ -40,6 +40,24 @@ describe("web client", () => {
     expect((await fetch(`${stack.edgeUrl}/feed-page.js`)).headers.get("content-type")).toMatch(/javascript/);
     expect((await fetch(`${stack.edgeUrl}/v1/status`)).headers.get("content-type")).toMatch(/json/);
     expect(await (await fetch(`${stack.edgeUrl}/emergency?region=us`)).text()).toContain("emergency-banner");
+    // Pages keep the worker's HTTP contract (run_worker_first = true, edge/static-assets.ts).
+    for (const path of ["/", "/ops", "/app.css"]) expect((await fetch(`${stack.edgeUrl}${path}`)).headers.get("x-request-id"), path).toBeTruthy();
+    const redirect = await fetch(`${stack.edgeUrl}/index.html`, { redirect: "manual" });
+    expect([redirect.status, redirect.headers.get("location"), !!redirect.headers.get("x-request-id")]).toEqual([307, "/", true]);
+    const del = await fetch(`${stack.edgeUrl}/`, { method: "DELETE" });
+    expect([del.status, del.headers.get("allow")]).toEqual([405, "GET, HEAD"]);
+    expect(((await del.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+  });
+
+  it("a token the edge refuses is named on the page, then the anonymous feed loads", async () => {
+    const page = await newPage(browser);
+    await page.goto(`${stack.edgeUrl}/#token=garbage.token.x`, { waitUntil: "domcontentloaded" });
+    await page.waitForSelector("#feed .card");
+    expect(await page.textContent("#signin-refused")).toBe("the sign-in token was refused: invalid token");
+    expect(await page.isVisible("#signin-refused")).toBe(true);
+    expect(await page.textContent("#user")).toMatch(/anonymous/);
+    expect(await page.evaluate(() => sessionStorage.getItem("fyp-token"))).toBeNull();
+    await page.context().close();
   });
 
   it("loads the feed and keeps loading on scroll, never showing a video twice", async () => {
