@@ -8,10 +8,10 @@ import { RegionSchema } from "../shared/regions.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { type Db, isPermanentDbError } from "./db.ts";
 import { dbWrite, readRetrying } from "./db-retry.ts";
-import { classifyMissing, splitWritten, type WrittenBatch, writeBatchSql } from "./events-write.ts";
+import { classifyMissing, LIKE_SETTERS_SQL, splitWritten, withoutIdleLikes, type WrittenBatch, writeBatchSql } from "./events-write.ts";
 import { bumpCounters } from "./live-counters.ts";
 import { assertWritesAllowed } from "./write-guard.ts";
-import { timelineEventsOf } from "./timeline/from-events.ts";
+import { timelineEventId, timelineEventsOf } from "./timeline/from-events.ts";
 import { PostgresTimelineStore } from "./timeline/postgres.ts";
 
 // POST /internal/v1/events (called by the edge's queue consumer): write a user's interaction events
@@ -28,7 +28,13 @@ import { PostgresTimelineStore } from "./timeline/postgres.ts";
 //    database refuses (a permanent SQLSTATE) answers 422, which the consumer dead-letters with the reason.
 //  - Timelines: the batch's video events are then appended to the per-video timelines (TimelineStore,
 //    idempotent, origin/timeline/from-events.ts) in the same try: a failed append fails the request like
-//    a failed insert, and the redelivery appends what is missing.
+//    a failed insert, and the redelivery appends what is missing. A like/unlike goes in only when it set
+//    the user's like state (origin/events-write.ts withoutIdleLikes).
+//  - Likes are a per-(user, video) state: the counters count a like/unlike only when it flips that state
+//    (origin/events-write.ts); views stay additive.
+//  - Videos: an event for a video this database does not hold is a permanent 422 unknown_video (dead-
+//    lettered with the reason), unless the id is an upload minted less than UNREPLICATED_UPLOAD_GRACE_S
+//    ago (still replicating, or its upload still queued): 425 video_not_replicated, which the queue retries.
 /** Seconds a batch naming a not-yet-replicated upload is asked to wait (the consumer's own backoff rules). */
 const NOT_YET_RETRY_AFTER_S = 5;
 
@@ -77,7 +83,12 @@ export function eventsRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => Re
         throw new ApiError(425, "video_not_replicated", `${missing.ids.map(formatVideoId).join(", ")} not in ${d.cfg.REGION} yet (a fresh upload): retry later`,
           "events.video_id", { "retry-after": String(NOT_YET_RETRY_AFTER_S) });
       written = splitWritten(await dbWrite((t) => d.db.query(writeBatchSql(events.length), params, t)));
-      const timeline = timelineEventsOf(uid, d.cfg.REGION, events);
+      let timeline = timelineEventsOf(uid, d.cfg.REGION, events);
+      const likeKeys = events.filter((e) => e.video_id && (e.type === "like" || e.type === "unlike")).map((e) => e.idempotency_key);
+      if (likeKeys.length) {
+        const setters = await readRetrying(d.db).query<{ event_key: string }>(LIKE_SETTERS_SQL, [uid.toString(), likeKeys]);
+        timeline = withoutIdleLikes(timeline, new Set(setters.map((r) => timelineEventId(uid, r.event_key))));
+      }
       if (timeline.length) await dbWrite((t) => new PostgresTimelineStore(d.db, { writeTimeoutMs: t }).append(timeline));
     } catch (e) {
       if (e instanceof ApiError) throw e;

@@ -33,13 +33,13 @@ export function writeBatchSql(n: number): string {
   return `WITH ins AS (
       INSERT INTO interactions (user_id, video_id, author_id, type, watch_ms, ts, idempotency_key, region)
       VALUES ${rows.join(", ")} ON CONFLICT (user_id, idempotency_key) DO NOTHING
-      RETURNING id, user_id, video_id, type, ts),
+      RETURNING id, user_id, video_id, type, ts, idempotency_key),
     last AS (
-      SELECT DISTINCT ON (video_id) user_id, video_id, type = 'like' AS liked, ts FROM ins
+      SELECT DISTINCT ON (video_id) user_id, video_id, type = 'like' AS liked, ts, idempotency_key FROM ins
        WHERE type IN ('like', 'unlike') AND video_id IS NOT NULL ORDER BY video_id, ts DESC, id DESC),
     up AS (
-      INSERT INTO video_likes AS l (user_id, video_id, liked, ts) SELECT user_id, video_id, liked, ts FROM last
-      ON CONFLICT (user_id, video_id) DO UPDATE SET liked = excluded.liked, ts = excluded.ts
+      INSERT INTO video_likes AS l (user_id, video_id, liked, ts, event_key) SELECT user_id, video_id, liked, ts, idempotency_key FROM last
+      ON CONFLICT (user_id, video_id) DO UPDATE SET liked = excluded.liked, ts = excluded.ts, event_key = excluded.event_key
        WHERE l.liked <> excluded.liked AND l.ts <= excluded.ts
       RETURNING video_id, liked, xmax = 0 AS created)
     SELECT 'inserted' AS k, video_id::text, type FROM ins
@@ -84,4 +84,17 @@ export function classifyMissing(missing: bigint[], now = Date.now(), graceS = UN
     return !up || now - up.mintedAt > graceS * 1000 || up.mintedAt - now > MAX_CLOCK_SKEW_MS;
   });
   return unknown.length ? { kind: "unknown", ids: unknown } : { kind: "not_yet", ids: missing };
+}
+
+/** The idempotency keys among `keys` whose event set the user's current like state of its video (its row's event_key). */
+export const LIKE_SETTERS_SQL = "SELECT event_key FROM video_likes WHERE user_id = $1 AND event_key = ANY($2::text[])";
+
+/**
+ * The batch's timeline events without the like/unlike events that changed no like state (the timelines
+ * feed trending, where a like must count once per user too): a like/unlike stays only when it is its
+ * video's current setter (`setterIds`: timeline event ids, origin/timeline/from-events.ts timelineEventId).
+ * The setters are read again on every delivery, so a redelivery after a failed append re-appends the same.
+ */
+export function withoutIdleLikes<T extends { type: string; eventId: string }>(timeline: T[], setterIds: Set<string>): T[] {
+  return timeline.filter((e) => (e.type !== "like" && e.type !== "unlike") || setterIds.has(e.eventId));
 }

@@ -94,9 +94,10 @@ export function schemaStatements(): string[] {
 }
 
 // ── Like state (origin/events-write.ts): one row per (user, video) a user ever
-// liked or unliked, in the user's home region (residency, like interactions). `liked` is the current state
-// and `ts` the event time of the event that set it (a later-arriving older event does not undo a newer
-// one); counters grow only when an event flips the state. Databases made before this table get it with
+// liked or unliked, in the user's home region (residency, like interactions). `liked` is the current state,
+// `ts` the event time and `event_key` the idempotency key of the event that set it (a later-arriving older
+// event does not undo a newer one; only the setting event goes into the timelines); counters grow only
+// when an event flips the state. Databases made before this table get it with
 // the state of their interactions (each pair's latest like/unlike), once, when the table is created.
 export function videoLikeStatements(): string[] {
   return [`DO $$ BEGIN
@@ -106,13 +107,14 @@ export function videoLikeStatements(): string[] {
         video_id  bigint      NOT NULL,
         liked     boolean     NOT NULL,
         ts        timestamptz NOT NULL,
+        event_key text,
         PRIMARY KEY (user_id, video_id)
       );
-      INSERT INTO video_likes (user_id, video_id, liked, ts)
-        SELECT DISTINCT ON (user_id, video_id) user_id, video_id, type = 'like', ts FROM interactions
+      INSERT INTO video_likes (user_id, video_id, liked, ts, event_key)
+        SELECT DISTINCT ON (user_id, video_id) user_id, video_id, type = 'like', ts, idempotency_key FROM interactions
          WHERE type IN ('like', 'unlike') AND video_id IS NOT NULL ORDER BY user_id, video_id, ts DESC, id DESC;
     END IF;
-  END $$`];
+  END $$`, `ALTER TABLE video_likes ADD COLUMN IF NOT EXISTS event_key text`];
 }
 
 // ── Timelines (issue 14 item 4): per-video event history behind origin/timeline (TimelineStore). ──

@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await r.raw.flushall();
-  await sql.query("TRUNCATE interactions, video_likes, video_counters");
+  await sql.query("TRUNCATE interactions, video_likes, video_counters, timeline_events");
 });
 
 let key = 0;
@@ -79,12 +79,19 @@ async function likes(): Promise<number> {
   return Number(rows[0].l);
 }
 
+/** The video's like/unlike rows in the timelines (what regional trending counts). */
+async function timelineLikes(): Promise<Record<string, number>> {
+  const rows = await sql.query<{ type: string; n: string }>("SELECT type, count(*) AS n FROM timeline_events WHERE video_id = $1 AND type IN ('like', 'unlike') GROUP BY type", [VIDEO]);
+  return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+}
+
 describe("likes are one per user per video (origin events route, real Postgres + Redis)", () => {
   it("50 likes by one user in one request: 50 events written, the video +1", async () => {
     const res = await post("u5", Array.from({ length: 50 }, () => ev("like")));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ written: 50, duplicates: 0 });
     expect(await likes()).toBe(1);
+    expect(await timelineLikes()).toEqual({ like: 1 }); // trending counts it once too
     // …and 50 more in later requests change nothing.
     expect((await post("u5", Array.from({ length: 50 }, () => ev("like")))).status).toBe(200);
     expect(await likes()).toBe(1);
@@ -93,6 +100,7 @@ describe("likes are one per user per video (origin events route, real Postgres +
   it("like, unlike, unlike (separate requests): back to the start, never below", async () => {
     for (const t of ["like", "unlike", "unlike"]) expect((await post("u5", [ev(t)])).status).toBe(200);
     expect(await likes()).toBe(0);
+    expect(await timelineLikes()).toEqual({ like: 1, unlike: 1 });
     const c = await sql.query<{ likes_added: string; likes_removed: string }>("SELECT likes_added, likes_removed FROM video_counters WHERE video_id = $1", [VIDEO]);
     expect(c[0]).toMatchObject({ likes_added: "1", likes_removed: "1" });
   });
