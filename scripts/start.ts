@@ -46,7 +46,7 @@ const token = await mintSessionToken(stack.secrets.SESSION_SECRET, `u${sample}`,
 // Ready = every origin at degradation level 0 under the production thresholds (scripts/local/ready-gate.ts).
 console.log(`[ready] waiting for every origin at level 0 (up to ${READY_TIMEOUT_MS / 1000} s) …`);
 const gate = await waitForLevel0(stack.originUrl, stack.secrets.INTERNAL_SECRET, { log: (l) => console.log(l) });
-console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try:`);
+console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(gate.waitedMs / 1000).toFixed(1)} s of it waiting for level 0). Try:`);
 console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
 console.log(`  npm run token -- u42     # a session token for another user`);
 if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl}`);
