@@ -31,11 +31,15 @@ export async function constantWorkerScript(): Promise<string> {
 /**
  * The constant worker through Miniflare's API on a loopback port; `mf` also answers dispatchFetch. With
  * `assetsFront`, it sits behind the same static-assets router as the edge (wrangler.toml [assets]:
- * ./public, run_worker_first /v1/*) and is asked at /v1/floor: the edge's own front, minus the edge.
+ * ./public, run_worker_first = true; "patterns" = the earlier run_worker_first = ["/v1/*"]) and is asked
+ * at /v1/floor: the edge's own front, minus the edge.
  */
-export async function miniflareFloor(opts: { script?: string; assetsFront?: boolean } = {}): Promise<Floor & { mf: Miniflare }> {
+export async function miniflareFloor(opts: { script?: string; assetsFront?: boolean | "patterns" } = {}): Promise<Floor & { mf: Miniflare }> {
+  const routerConfig = opts.assetsFront === "patterns"
+    ? { has_user_worker: true, static_routing: { asset_worker: [], user_worker: ["/v1/*"] } }
+    : { has_user_worker: true, invoke_user_worker_ahead_of_assets: true };
   const assets = opts.assetsFront
-    ? { assets: { directory: join(ROOT, "public"), routerConfig: { has_user_worker: true, static_routing: { asset_worker: [], user_worker: ["/v1/*"] } }, assetConfig: { compatibility_date: COMPAT_DATE } } }
+    ? { assets: { directory: join(ROOT, "public"), routerConfig, assetConfig: { compatibility_date: COMPAT_DATE } } }
     : {};
   const mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: opts.script ?? (await constantWorkerScript()), compatibilityDate: COMPAT_DATE, host: "127.0.0.1", port: await freePort(), ...assets }));
   const url = String(await mf.ready);
