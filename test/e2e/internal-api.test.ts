@@ -112,4 +112,32 @@ describe("origin internal API", () => {
       { numRuns: 60 },
     );
   });
+  it("input kinds on the internal routes: U+0000, a repeated idempotency key, content-type, a non-object body, a repeated query parameter", async () => {
+    const json = { ...secret, "content-type": "application/json" };
+    const ts = new Date().toISOString();
+    const meta = { user_id: "u1", home_region: "us", ts, accepted_in: "us" };
+    const call = async (method: string, path: string, body: BodyInit | undefined, headers: Record<string, string>) => {
+      const r = await fetch(`${origin}${path}`, { method, headers, body });
+      const text = await r.text();
+      expectShape(r.status, text, path);
+      return { status: r.status, field: (JSON.parse(text) as { error?: { field?: string } }).error?.field, text };
+    };
+    // Postgres text cannot hold U+0000: a 400 naming the caption before any write (it was a 422 from the database).
+    expect(await call("POST", "/internal/v1/videos", JSON.stringify({ caption: "nul\u0000inside", duration_ms: 1000, video_id: "v990000001", ...meta }), json)).toMatchObject({ status: 400, field: "caption" });
+    expect(await call("PATCH", "/internal/v1/videos/v1", JSON.stringify({ patch: { caption: "nul\u0000inside" }, ...meta }), json)).toMatchObject({ status: 400, field: "patch.caption" });
+    // The later of two events with one idempotency key is named (it was silently dropped by ON CONFLICT).
+    const ev = { type: "view", video_id: "v1", watch_ms: 10, ts, idempotency_key: `dup-${Date.now()}` };
+    expect(await call("POST", "/internal/v1/events", JSON.stringify({ user_id: "u1", home_region: "us", events: [ev, ev] }), json)).toMatchObject({ status: 400, field: "events.1.idempotency_key" });
+    // Every JSON-body route: 415 for another or no content-type, 400 naming body for JSON that is not an object.
+    const bodyRoutes: [string, string][] = [["POST", "/internal/v1/events"], ["POST", "/internal/v1/videos"], ["PATCH", "/internal/v1/videos/v1"], ["POST", "/internal/v1/admin/degradation"], ["POST", "/internal/v1/admin/db-fault"]];
+    for (const [method, path] of bodyRoutes) {
+      expect(await call(method, path, "{}", { ...secret, "content-type": "text/plain" }), `${method} ${path}`).toMatchObject({ status: 415, field: "content-type" });
+      expect(await call(method, path, new Blob(["{}"]), secret), `${method} ${path} untyped`).toMatchObject({ status: 415, field: "content-type" });
+      for (const b of ["null", "[]", "123", '"x"']) expect(await call(method, path, b, json), `${method} ${path} ${b}`).toMatchObject({ status: 400, field: "body" });
+    }
+    // A repeated query parameter is named; an empty cursor is no cursor.
+    expect(await call("GET", "/internal/v1/feed?count=5&count=abc", undefined, secret)).toMatchObject({ status: 400, field: "count" });
+    expect(await call("GET", "/internal/v1/trending?count=5&count=6", undefined, secret)).toMatchObject({ status: 400, field: "count" });
+    expect((await call("GET", "/internal/v1/feed?count=2&cursor=", undefined, secret)).status).toBe(200);
+  });
 });
