@@ -66,4 +66,20 @@ describe("event data faults", () => {
     await waitFor(async () => (await rowsFor("eu", user, keys)) === 2, 30_000, "replayed events in eu");
     for (const r of ["us", "apac"] as const) expect(await rowsFor(r, user, keys)).toBe(0);
   });
+
+  it("an event for a video that does not exist is acknowledged (202), then dead-lettered as unknown_video: never written or counted", async () => {
+    const user = await residentUser(stack.pgPort, "us", 15);
+    const key = `${base}-unknown-video`;
+    const r = await post(await mintSessionToken(stack.secrets.SESSION_SECRET, user, "us"), [{ type: "like", video_id: "v888888888888888", ts: new Date().toISOString(), idempotency_key: key }]);
+    expect(r.status).toBe(202);
+    const parked = await waitFor(async () => {
+      const s = (await (await fetch(`${stack.edgeUrl}/v1/status`)).json()) as { dead_letters: { recent: { reason: string; attempts: number }[] } };
+      return s.dead_letters.recent.find((l) => l.reason.includes("v888888888888888")) ?? null;
+    }, 20_000, "the unknown video's batch in /v1/status dead letters");
+    expect(parked.reason).toMatch(/422.*unknown_video/);
+    expect(parked.attempts).toBe(1);
+    expect(await rowsFor("us", user, [key])).toBe(0);
+    const counters = await withRegionDb(stack.pgPort, "us", async (c) => (await c.query("SELECT 1 FROM video_counters WHERE video_id = 888888888888888")).rowCount);
+    expect(counters).toBe(0);
+  });
 });
