@@ -6,7 +6,7 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { localBackupContext, startBackupScheduler } from "./backup/scheduler.ts";
 import { startStack } from "./stack.ts";
-import { describeWaiting, READY_TIMEOUT_MS, waitForLevel0 } from "./local/ready-gate.ts";
+import { describeWaiting, forcedAtEdge, READY_TIMEOUT_MS, waitForLevel0 } from "./local/ready-gate.ts";
 import { drainQueue, dropLine } from "./local/queue-drain.ts";
 
 // `npm start [-- --users N --videos N] [--no-backups]`: the whole local stack in the foreground, with the
@@ -49,7 +49,9 @@ const gate = await waitForLevel0(stack.originUrl, stack.secrets.INTERNAL_SECRET,
 console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(gate.waitedMs / 1000).toFixed(1)} s of it waiting for level 0). Try:`);
 console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
 console.log(`  npm run token -- u42     # a session token for another user`);
-if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl}`);
+const forced = await forcedAtEdge(stack.edgeUrl);
+if (gate.ready && forced.length) console.log(`fyp-edge up but NOT ready: ${forced.join(", ")} (kept from an earlier run; POST /v1/admin/degradation {"region":…,"level":null} releases it)`);
+else if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl}`);
 else console.log(`fyp-edge up but NOT ready after ${(gate.waitedMs / 1000).toFixed(0)} s: ${describeWaiting(gate.states)} — degraded answers until it clears (${stack.edgeUrl}/v1/status)`);
 
 // Cron triggers do not fire under `wrangler dev`; run them on the same schedule as production

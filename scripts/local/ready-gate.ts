@@ -63,3 +63,18 @@ export async function waitForLevel0(
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
+
+/**
+ * Levels forced by an admin at the edge (KV: they outlive a restart of `npm start`), from
+ * GET <edgeUrl>/v1/status → regions[r].forced_level; e.g. ["us forced to level 3 by admin"]. The origins
+ * do not see them until a request carries them, so the gate above cannot; [] when none or unreadable.
+ */
+export async function forcedAtEdge(edgeUrl: string): Promise<string[]> {
+  try {
+    const r = await fetch(`${edgeUrl}/v1/status`, { signal: AbortSignal.timeout(3000) });
+    const body = (await r.json()) as { regions?: Record<string, { forced_level?: unknown }> };
+    return Object.entries(body.regions ?? {}).flatMap(([region, v]) => (typeof v.forced_level === "number" && v.forced_level > 0 ? [`${region} forced to level ${v.forced_level} by admin`] : []));
+  } catch {
+    return [];
+  }
+}

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { describeWaiting, pollOrigin, waitForLevel0 } from "../../scripts/local/ready-gate.ts";
+import { describeWaiting, forcedAtEdge, pollOrigin, waitForLevel0 } from "../../scripts/local/ready-gate.ts";
 
 // scripts/local/ready-gate.ts (new-user trial, task HB): `npm start` printed "ready" while us answered
 // level 3 ("database p99 108.5 ms > 100 ms") for another ~62 s. The gate waits for level 0 on every
@@ -38,6 +38,14 @@ describe("npm start's ready gate", () => {
     const out = await waitForLevel0({ us: await origin([3, 3, 0]), eu: await origin([2, 0]) }, "s3cret", { timeoutMs: 10_000, pollMs: 20 });
     expect(out.ready).toBe(true);
     expect(out.states.map((s) => s.level)).toEqual([0, 0]);
+  });
+
+  it("names a level an admin forced at the edge (kept in KV across restarts): the origins cannot see it", async () => {
+    const s = createServer((_q, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ regions: { us: { forced_level: 3 }, eu: { forced_level: null }, apac: { forced_level: 0 } } })));
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    expect(await forcedAtEdge(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)).toEqual(["us forced to level 3 by admin"]);
+    expect(await forcedAtEdge("http://127.0.0.1:1")).toEqual([]);
   });
 
   it("counts an unreachable origin or a refused secret as not ready (level 4)", async () => {
