@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { EMBEDDING_DIM } from "../../shared/db/schema.ts";
+import { EMBEDDING_DIM, VIDEO_LIKES_FROM_INTERACTIONS } from "../../shared/db/schema.ts";
 import type { Region } from "../../shared/local-ports.ts";
 import { type Catalogue, REGION_CODES, STATUS_CODES, TOPIC_NAMES } from "./generate.ts";
 import { INTERACTION_TYPES, type Interactions } from "./interactions.ts";
@@ -131,8 +131,10 @@ export async function loadRegion(client: pg.Client, tables: TableData[], metaPar
   await client.query("BEGIN");
   try {
     await client.query("DELETE FROM seed_meta");
-    await client.query("TRUNCATE users, videos, follows, interactions, timeline_events, ivf_centroids RESTART IDENTITY");
+    await client.query("TRUNCATE users, videos, follows, interactions, timeline_events, ivf_centroids, video_likes RESTART IDENTITY");
     for (const t of tables) await copyTable(client, t);
+    // The seeded likes are the users' like state, so a seeded like is not counted again (origin/events-write.ts).
+    await client.query(VIDEO_LIKES_FROM_INTERACTIONS);
     // IVF lists = the generator's topics: the origin probes the lists nearest to a user's embedding.
     for (let i = 0; i < centroids.length; i++) await client.query("INSERT INTO ivf_centroids (list, centroid) VALUES ($1, $2)", [i, centroids[i]]);
     const count = (name: string) => tables.find((t) => t.table === name)?.rows ?? 0;
@@ -147,5 +149,5 @@ export async function loadRegion(client: pg.Client, tables: TableData[], metaPar
   }
   // VACUUM as well as ANALYZE (task HB): a bulk load left for autovacuum is vacuumed (insert threshold) in
   // the minutes after start, its I/O competing with the first requests' queries on a 2-core box.
-  await client.query("VACUUM (ANALYZE) users, videos, follows, interactions, timeline_events");
+  await client.query("VACUUM (ANALYZE) users, videos, follows, interactions, timeline_events, video_likes");
 }

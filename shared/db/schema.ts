@@ -99,6 +99,12 @@ export function schemaStatements(): string[] {
 // event does not undo a newer one; only the setting event goes into the timelines); counters grow only
 // when an event flips the state. Databases made before this table get it with
 // the state of their interactions (each pair's latest like/unlike), once, when the table is created.
+/** Fills video_likes with each (user, video)'s latest like/unlike of `interactions` (the migration; the seed after its load). */
+export const VIDEO_LIKES_FROM_INTERACTIONS = `INSERT INTO video_likes (user_id, video_id, liked, ts, event_key)
+        SELECT DISTINCT ON (user_id, video_id) user_id, video_id, type = 'like', ts, idempotency_key FROM interactions
+         WHERE type IN ('like', 'unlike') AND video_id IS NOT NULL ORDER BY user_id, video_id, ts DESC, id DESC
+      ON CONFLICT (user_id, video_id) DO NOTHING`;
+
 export function videoLikeStatements(): string[] {
   return [`DO $$ BEGIN
     IF to_regclass('public.video_likes') IS NULL THEN
@@ -110,9 +116,7 @@ export function videoLikeStatements(): string[] {
         event_key text,
         PRIMARY KEY (user_id, video_id)
       );
-      INSERT INTO video_likes (user_id, video_id, liked, ts, event_key)
-        SELECT DISTINCT ON (user_id, video_id) user_id, video_id, type = 'like', ts, idempotency_key FROM interactions
-         WHERE type IN ('like', 'unlike') AND video_id IS NOT NULL ORDER BY user_id, video_id, ts DESC, id DESC;
+      ${VIDEO_LIKES_FROM_INTERACTIONS};
     END IF;
   END $$`, `ALTER TABLE video_likes ADD COLUMN IF NOT EXISTS event_key text`];
 }

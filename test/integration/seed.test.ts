@@ -90,6 +90,15 @@ describe("seedAll", () => {
     expect(share("us")).toBeGreaterThan(share("apac")); // 45% vs 25%
   });
 
+  it("records the seeded likes as the users' like state (video_likes), so a seeded like is not counted again", async () => {
+    for (const r of REGIONS) {
+      const l = await one<{ n: number; want: number }>(r, `SELECT (SELECT count(*) FROM video_likes WHERE liked)::int AS n,
+        (SELECT count(DISTINCT (user_id, video_id)) FROM interactions WHERE type = 'like')::int AS want`);
+      expect(l.want).toBeGreaterThan(0);
+      expect(l.n).toBe(l.want);
+    }
+  });
+
   it("fills the timelines with each region's seeded interactions of the last 24 h (what the events path would have appended)", async () => {
     const now = base.nowMs!;
     for (const r of REGIONS) {
