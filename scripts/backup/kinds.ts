@@ -2,7 +2,7 @@
 //
 // | kind         | data                                              | how                                   | every      | kept        |
 // | videos       | videos, video_counters, creator_profiles, IVF     | consistent COPY snapshot per region   | 1 h        | 90 days     |
-// | interactions | interactions, timeline_events                     | consistent COPY snapshot per region   | 24 h       | 7 days      |
+// | interactions | interactions, timeline_events, video_likes        | consistent COPY snapshot per region   | 24 h       | 7 days      |
 // | user-data    | users, follows (all regions: the whole cluster)   | WAL archiving (continuous) + a base   | WAL: ≤60 s | 30 days     |
 // |              |                                                   | backup every 7 days → point in time   | base: 7 d  |             |
 // | models       | ranking models (gpu-inference registry)           | the registry keeps versions           | per train  | 30 versions |
@@ -70,6 +70,7 @@ export const INTERACTIONS: SnapshotSpec = {
   tables: [
     { table: "interactions", mode: "merge" },
     { table: "timeline_events", mode: "merge" },
+    { table: "video_likes", mode: "merge" }, // the users' like state (origin/events-write.ts)
   ],
 };
 

@@ -9,7 +9,7 @@ import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 // counts before committing. The schema itself is code (shared/db/schema.ts) and is re-applied by
 // startPostgres, so a backup carries data only. On Neon, point-in-time restore/branches are the first
 // line; this is the portable copy (e.g. before a destructive migration or to move a region's data).
-export const TABLES = ["users", "videos", "follows", "interactions", "ivf_centroids", "timeline_events"] as const;
+export const TABLES = ["users", "videos", "follows", "interactions", "ivf_centroids", "timeline_events", "video_likes"] as const;
 
 export interface Manifest {
   database: string;
