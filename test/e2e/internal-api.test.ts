@@ -38,9 +38,10 @@ describe("origin internal API", () => {
     const [user, foreigner] = await Promise.all([residentUser(stack.pgPort, "us", 50), residentUser(stack.pgPort, "eu", 50)]);
     const prefix = `fuzz-${Date.now()}-`;
     let n = 0;
-    // Accepted: schema-generated events (unique keys under our prefix) for a resident of this region.
+    // Accepted: schema-generated events (unique keys under our prefix) for a resident of this region, on
+    // seeded videos (an unknown video is a 422 unknown_video: test/e2e/events-data-faults.test.ts).
     const valid = fc.array(validFor(EventSchema), { minLength: 1, maxLength: 4 }).map((events) => ({
-      user_id: user, home_region: "us", events: events.map((e) => ({ ...e, idempotency_key: `${prefix}${n++}` })),
+      user_id: user, home_region: "us", events: events.map((e) => ({ ...e, ...(e.video_id ? { video_id: `v${1 + (n % 1000)}` } : {}), idempotency_key: `${prefix}${n++}` })),
     }));
     let written = 0;
     await fc.assert(
