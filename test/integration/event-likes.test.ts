@@ -1,23 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Hono } from "hono";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AppEnv, type RequestDeps, Timings } from "../../origin/context.ts";
 import { flushCounters } from "../../origin/counter-flush.ts";
 import type { Db } from "../../origin/db.ts";
-import type { OriginConfig } from "../../origin/env.ts";
 import { eventsRoutes } from "../../origin/events-routes.ts";
-import { Metrics } from "../../origin/metrics.ts";
 import { redisFor } from "../../origin/redis.ts";
-import { OriginSignals } from "../../origin/signals.ts";
 import { freePort } from "../../scripts/local/free-port.ts";
 import { startPostgres } from "../../scripts/local/postgres.ts";
 import { pgSqlClient, type PgSqlClient } from "../../scripts/timeline/pg-sql-client.ts";
 import { schemaStatements } from "../../shared/db/schema.ts";
-import { handleError } from "../../shared/errors.ts";
 import { newVideoId } from "../../shared/video-id.ts";
 import { type LocalRedis, startLocalRedis } from "../support/local-redis.ts";
+import { originTestApp, originTestDeps } from "../support/origin-app.ts";
 
 // The origin's events route (origin/events-routes.ts, origin/events-write.ts) on a real Postgres (the
 // schema of shared/db/schema.ts) and a real redis-server: a like is a per-(user, video) state, so the
@@ -56,13 +51,7 @@ let key = 0;
 const ev = (type: string, video = `v${VIDEO}`, tsMs = Date.now()) => ({ type, video_id: video, ts: new Date(tsMs).toISOString(), idempotency_key: `likes-key-${++key}` });
 
 async function post(userId: string, events: object[]): Promise<Response> {
-  const deps: RequestDeps = {
-    cfg: { REGION: "us", INTERNAL_SECRET: "secret-secret" } as OriginConfig,
-    db, redis: redisFor(r.cfg), metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
-  };
-  const app = new Hono<AppEnv>();
-  app.onError(handleError);
-  eventsRoutes(app, () => deps);
+  const app = originTestApp(originTestDeps(db, redisFor(r.cfg)), eventsRoutes);
   const deferred: Promise<unknown>[] = [];
   const ctx = { waitUntil: (p: Promise<unknown>) => deferred.push(p), passThroughOnException: () => {}, props: {} };
   const res = await app.request("/internal/v1/events", {

@@ -1,34 +1,22 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainKey } from "../../origin/chains.ts";
 import { DependencyHealth } from "../../origin/dependency-health.ts";
 import { userFeatureKey } from "../../origin/feature-store.ts";
 import { readAhead } from "../../origin/feed/read-ahead.ts";
-import { freePort } from "../../scripts/local/free-port.ts";
-import { startRedis } from "../../scripts/local/redis.ts";
-import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
+import { redisFor } from "../../origin/redis.ts";
+import { type LocalRedis, startLocalRedis } from "../support/local-redis.ts";
 
 // The feed's read-ahead pipeline (origin/feed/read-ahead.ts) on a real Redis through the Upstash REST
 // bridge, with the origin's client: the rate limit and the request's first GET in one POST /pipeline.
-let dir: string;
-let redisSrv: Awaited<ReturnType<typeof startRedis>>;
-let bridge: Awaited<ReturnType<typeof startUpstashBridge>>;
+let local: LocalRedis;
 let redis: Redis;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "read-ahead-"));
-  redisSrv = await startRedis({ port: await freePort(), dir, name: "redis-ra" });
-  bridge = await startUpstashBridge({ port: 0, redisPort: redisSrv.port, token: "t" });
-  redis = new Redis({ url: bridge.url, token: "t", automaticDeserialization: false, retry: { retries: 0 } });
+  local = await startLocalRedis("redis-ra");
+  redis = redisFor(local.cfg);
 });
-afterAll(async () => {
-  await bridge?.close();
-  await redisSrv?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => local?.stop());
 
 describe("feed read-ahead: rate limit + user features in one pipeline", () => {
   it("hands over the GET it was asked for (user features or a chain; null when absent) and records one Redis sample each", async () => {
@@ -57,12 +45,12 @@ describe("feed read-ahead: rate limit + user features in one pipeline", () => {
 
   it("fails open with Redis down: no 429, nothing handed over, nothing recorded (the feature store reads on its own)", async () => {
     const health = new DependencyHealth("redis");
-    await redisSrv.stop();
+    await local.server.stop();
     try {
       await expect(readAhead(redis, health, "42", { chain: "c1" }, 0)).resolves.toEqual({});
       expect(health.view().samples).toBe(0);
     } finally {
-      await redisSrv.restart();
+      await local.server.restart();
     }
   });
 });

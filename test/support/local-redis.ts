@@ -14,6 +14,8 @@ import { startUpstashBridge } from "../../scripts/local/upstash-bridge.ts";
 export interface LocalRedis {
   cfg: OriginConfig;
   raw: IORedis;
+  /** The redis-server itself, to stop and restart it (a Redis outage behind a live bridge). */
+  server: Awaited<ReturnType<typeof startRedis>>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startLocalRedis(name: string): Promise<LocalRedis> {
   return {
     cfg: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: token } as OriginConfig,
     raw,
+    server: srv,
     async stop() {
       raw.disconnect();
       await bridge.close();

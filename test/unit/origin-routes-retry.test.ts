@@ -1,15 +1,12 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { handleError } from "../../shared/errors.ts";
 import { catalogRoutes } from "../../origin/catalog-routes.ts";
-import { type AppEnv, type RequestDeps, Timings } from "../../origin/context.ts";
+import type { AppEnv } from "../../origin/context.ts";
 import type { Db } from "../../origin/db.ts";
-import type { OriginConfig } from "../../origin/env.ts";
 import { eventsRoutes } from "../../origin/events-routes.ts";
-import { Metrics } from "../../origin/metrics.ts";
-import { OriginSignals } from "../../origin/signals.ts";
 import { EMBEDDING_DIM } from "../../shared/db/schema.ts";
 import { type Answer, pgError, scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
+import { originTestApp, originTestDeps, TEST_EXECUTION_CTX as ctx } from "../support/origin-app.ts";
 
 // The origin routes' Postgres call sites with the production rows, through the real Hono routes over a
 // Postgres (our Db interface) and a Redis that fail on purpose:
@@ -23,17 +20,8 @@ const INSERT = "INSERT INTO interactions";
 const APPEND = "INSERT INTO timeline_events";
 
 function appWith(db: Db, redis = scriptedRedis()): Hono<AppEnv> {
-  const deps: RequestDeps = {
-    cfg: { REGION: "us", MEDIA_BASE_URL: "https://media.test", INTERNAL_SECRET: "secret-secret" } as OriginConfig,
-    db, redis, metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
-  };
-  const app = new Hono<AppEnv>();
-  app.onError(handleError);
-  eventsRoutes(app, () => deps);
-  catalogRoutes(app, () => deps);
-  return app;
+  return originTestApp(originTestDeps(db, redis), eventsRoutes, catalogRoutes);
 }
-const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} };
 const events = (n = 1) => Array.from({ length: n }, (_, i) => ({ type: "view", video_id: `v${i + 1}`, watch_ms: 1000, ts: new Date().toISOString(), idempotency_key: `key-${i}-0001` }));
 const postEvents = (app: Hono<AppEnv>) =>
   app.request("/internal/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user_id: "u42", home_region: "us", events: events() }) }, {}, ctx);

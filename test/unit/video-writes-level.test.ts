@@ -1,14 +1,9 @@
-import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { type AppEnv, type RequestDeps, Timings } from "../../origin/context.ts";
-import type { OriginConfig } from "../../origin/env.ts";
-import { Metrics } from "../../origin/metrics.ts";
-import { OriginSignals } from "../../origin/signals.ts";
 import { videoWriteRoutes } from "../../origin/video-write-routes.ts";
 import { WRITES_QUEUED_RETRY_AFTER_S } from "../../origin/write-guard.ts";
-import { handleError } from "../../shared/errors.ts";
 import { FORCED_LEVEL_HEADER } from "../../shared/forced-level-header.ts";
 import { pgError, scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
+import { originTestApp, originTestDeps } from "../support/origin-app.ts";
 
 // Catalogue writes go through the same guard as events (origin/write-guard.ts: the level policy's
 // `writesAllowed`, not a level number): at level 3 (forced here) the origin answers 503 + retry-after
@@ -17,14 +12,7 @@ import { pgError, scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
 
 function app() {
   const db = scriptedDb(() => pgError("23514", "check violation"));
-  const deps: RequestDeps = {
-    cfg: { REGION: "us", MEDIA_BASE_URL: "https://media.test", INTERNAL_SECRET: "secret-secret" } as OriginConfig,
-    db, redis: scriptedRedis(), metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
-  };
-  const a = new Hono<AppEnv>();
-  a.onError(handleError);
-  videoWriteRoutes(a, () => deps);
-  return { a, db };
+  return { a: originTestApp(originTestDeps(db, scriptedRedis()), videoWriteRoutes), db };
 }
 const upload = (level: string) => ({
   method: "POST",

@@ -1,14 +1,9 @@
-import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { type AppEnv, type RequestDeps, Timings } from "../../origin/context.ts";
-import type { OriginConfig } from "../../origin/env.ts";
 import { eventsRoutes } from "../../origin/events-routes.ts";
-import { Metrics } from "../../origin/metrics.ts";
-import { OriginSignals } from "../../origin/signals.ts";
 import { videoWriteRoutes } from "../../origin/video-write-routes.ts";
-import { handleError } from "../../shared/errors.ts";
 import { FORCED_LEVEL_HEADER } from "../../shared/forced-level-header.ts";
 import { scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
+import { originTestApp, originTestDeps, TEST_EXECUTION_CTX as ctx } from "../support/origin-app.ts";
 
 // Residency before the level-3 write guard (origin/events-routes.ts, origin/video-write-routes.ts): a
 // write whose body names another home region is refused with a permanent 409 wrong_region even while
@@ -18,17 +13,8 @@ import { scriptedDb, scriptedRedis } from "../support/failing-deps.ts";
 
 function app() {
   const db = scriptedDb(() => []);
-  const deps: RequestDeps = {
-    cfg: { REGION: "us", MEDIA_BASE_URL: "https://media.test", INTERNAL_SECRET: "secret-secret" } as OriginConfig,
-    db, redis: scriptedRedis(), metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
-  };
-  const a = new Hono<AppEnv>();
-  a.onError(handleError);
-  eventsRoutes(a, () => deps);
-  videoWriteRoutes(a, () => deps);
-  return { a, db };
+  return { a: originTestApp(originTestDeps(db, scriptedRedis()), eventsRoutes, videoWriteRoutes), db };
 }
-const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} };
 const ts = new Date().toISOString();
 const req = (method: string, body: object) => ({ method, headers: { "content-type": "application/json", [FORCED_LEVEL_HEADER]: "3" }, body: JSON.stringify(body) });
 const events = (home: string) => req("POST", { user_id: "u5", home_region: home, events: [{ type: "like", video_id: "v7", ts, idempotency_key: "residency-key-1" }] });
