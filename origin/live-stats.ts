@@ -52,10 +52,7 @@ export async function readLiveCounts(db: Db, redis: Redis | null, ids: string[],
   if (todo.length) {
     if (useDb) {
       try {
-        const r = await db.query<{ video_id: string; views: string; likes: string }>(
-          "SELECT video_id, views, likes FROM videos WHERE video_id = ANY($1::bigint[])", [todo], QUERY_TIMEOUT_MS,
-        );
-        for (const x of r) rows.set(String(x.video_id), { views: Number(x.views), likes: Number(x.likes) });
+        for (const [id, c] of await readRows(db, todo)) rows.set(id, c);
       } catch {
         /* the cached counts stay the base */
       }
@@ -141,16 +138,22 @@ export async function readSharedLiveCounts(db: Db, redis: Redis | null, ids: str
 /** Reads the merged rows of `ids` from Postgres (one 100 ms try) and shares them for SHARED_ROW_S. Never rejects. */
 async function shareRows(db: Db, redis: Redis, ids: string[]): Promise<void> {
   try {
-    const r = await db.query<{ video_id: string; views: string; likes: string }>(
-      "SELECT video_id, views, likes FROM videos WHERE video_id = ANY($1::bigint[])", [ids], QUERY_TIMEOUT_MS,
-    );
-    if (!r.length) return;
+    const rows = await readRows(db, ids);
+    if (!rows.size) return;
     const p = redis.pipeline();
-    for (const x of r) p.set(sharedRowKey(String(x.video_id)), `${Number(x.views)}:${Number(x.likes)}`, { ex: SHARED_ROW_S });
+    for (const [id, c] of rows) p.set(sharedRowKey(id), `${c.views}:${c.likes}`, { ex: SHARED_ROW_S });
     await p.exec();
   } catch {
     /* the next page asks again */
   }
+}
+
+/** The merged row counts of `ids` (one Postgres try of QUERY_TIMEOUT_MS); absent ids are left out. Rejects with the query's error. */
+async function readRows(db: Db, ids: string[]): Promise<Map<string, Counts>> {
+  const r = await db.query<{ video_id: string; views: string; likes: string }>(
+    "SELECT video_id, views, likes FROM videos WHERE video_id = ANY($1::bigint[])", [ids], QUERY_TIMEOUT_MS,
+  );
+  return new Map(r.map((x) => [String(x.video_id), { views: Number(x.views), likes: Number(x.likes) }]));
 }
 
 /** Live counts of `base`'s videos (id → the caller's cached counts); a new map with an entry per id. */
