@@ -1,22 +1,18 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
-import type { DurableObjectNamespace } from "@cloudflare/workers-types";
-import { runInDurableObject, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EdgeBindings } from "../../edge/env.ts";
-import type { RegionHealth, RegionHealthSnapshot } from "../../edge/region-health.ts";
 import type { MachineEvent } from "../../edge/region-health-machine.ts";
+import { feedRegionHealth, regionHealthRpc } from "./support/region-health-do.ts";
 import { CAPACITY_KEY } from "../../edge/scaler-steps.ts";
 
 // Failover capacity steps inside workerd: the RegionHealth object takes a removal and a recovery (machine
 // events fed in with explicit times), calls the scaler on each (the local RecordingScaler: no webhook is
 // configured), and /v1/status shows the steps as `capacity_steps`, with the factors now in force.
 const bindings = env as unknown as EdgeBindings;
-const ns = bindings.REGION_HEALTH as DurableObjectNamespace;
-const raw = () => ns.get(ns.idFromName("global")) as unknown as Parameters<typeof runInDurableObject>[0];
-const rh = () => raw() as unknown as Pick<RegionHealth, "reset" | "configure">;
-const feed = (events: MachineEvent[]) =>
-  runInDurableObject(raw(), (i: RegionHealth) => (i as unknown as { apply(e: MachineEvent[]): Promise<RegionHealthSnapshot> }).apply(events));
+const rh = () => regionHealthRpc<"reset" | "configure">();
+const feed = feedRegionHealth;
 type Capacity = { scaler: string; factors: Record<string, number>; recent: { region: string; factor: number; step: string; because: string[]; outcome: string }[] };
 const capacity = async () => ((await (await SELF.fetch("http://edge/v1/status")).json()) as { capacity_steps: Capacity }).capacity_steps;
 async function eventually(ok: (c: Capacity) => boolean): Promise<Capacity> {

@@ -6,9 +6,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { EdgeBindings } from "../../edge/env.ts";
 import type { Incident } from "../../edge/incident.ts";
 import { resetOriginErrorReports } from "../../edge/origin-error-report.ts";
-import { healthBodyError, type RegionHealth, type RegionHealthSnapshot } from "../../edge/region-health.ts";
-import { initialState, step, type MachineEvent, type MachineState } from "../../edge/region-health-machine.ts";
+import { healthBodyError, type RegionHealth } from "../../edge/region-health.ts";
+import { initialState, step, type MachineState } from "../../edge/region-health-machine.ts";
 import { invalidateRegionViews, routeRead } from "../../edge/routing.ts";
+import { feedRegionHealth, regionHealthStub } from "./support/region-health-do.ts";
 
 // The RegionHealth Durable Object inside workerd, against the test config's origins
 // (http://origin-*.invalid: unreachable, so every probe fails). Timings are shrunk per test, and the probe
@@ -16,8 +17,7 @@ import { invalidateRegionViews, routeRead } from "../../edge/routing.ts";
 type Api = Pick<RegionHealth, "snapshot" | "probeNow" | "drain" | "restore" | "configure" | "reset" | "ensureStarted" | "reportRequestError">;
 const bindings = env as unknown as EdgeBindings;
 const ns = bindings.REGION_HEALTH as DurableObjectNamespace;
-// The runner helpers take workerd's own stub type; ours comes from the DOM-lib-compatible declarations.
-const raw = () => ns.get(ns.idFromName("global")) as unknown as Parameters<typeof runDurableObjectAlarm>[0];
+const raw = regionHealthStub;
 const rh = () => raw() as unknown as Api;
 // Expected rejections are checked inside the object: a rejecting RPC through a stub leaks an unhandled
 // rejection under the vitest pool (cloudflare/workers-sdk#14736) even when the test handles it.
@@ -26,9 +26,7 @@ const inside = (call: (i: RegionHealth) => Promise<unknown>) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const QUIET = { probeIntervalMs: 60_000, probeTimeoutMs: 1_000, failuresToRemove: 3, antiFlapMs: 100 };
 const REGIONS = ["us", "eu", "apac"] as const;
-/** Feeds machine events straight into the object (the test origins are unreachable, so no probe succeeds). */
-const feedEvents = (events: MachineEvent[]) =>
-  runInDurableObject(raw(), (i: RegionHealth) => (i as unknown as { apply(e: MachineEvent[]): Promise<RegionHealthSnapshot> }).apply(events));
+const feedEvents = feedRegionHealth;
 const settled = (incidents: Incident[]) => incidents.every((i) => i.alerts.every((a) => a.outcome !== "pending"));
 async function eventually<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
   for (const end = Date.now() + ms; ; await sleep(50)) {

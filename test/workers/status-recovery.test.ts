@@ -1,11 +1,8 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
-import type { DurableObjectNamespace } from "@cloudflare/workers-types";
-import { runInDurableObject, SELF } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EdgeBindings } from "../../edge/env.ts";
-import type { RegionHealth, RegionHealthSnapshot } from "../../edge/region-health.ts";
 import type { MachineEvent } from "../../edge/region-health-machine.ts";
+import { feedRegionHealth, regionHealthRpc } from "./support/region-health-do.ts";
 
 // GET /v1/status while a region is recovering at 10% weight (issue 12): the region's reads are split,
 // a tenth served by itself at level 0 and the rest by the other regions at level 4. Status reports that
@@ -13,12 +10,8 @@ import type { MachineEvent } from "../../edge/region-health-machine.ts";
 // The RegionHealth object takes the removal and the recovery as machine events with explicit times (the
 // test config's origins are unreachable, so no probe would ever succeed); the production full-weight
 // delay (5 min) keeps the region recovering for the whole test.
-const bindings = env as unknown as EdgeBindings;
-const ns = bindings.REGION_HEALTH as DurableObjectNamespace;
-const raw = () => ns.get(ns.idFromName("global")) as unknown as Parameters<typeof runInDurableObject>[0];
-const rh = () => raw() as unknown as Pick<RegionHealth, "reset" | "configure">;
-const feed = (events: MachineEvent[]) =>
-  runInDurableObject(raw(), (i: RegionHealth) => (i as unknown as { apply(e: MachineEvent[]): Promise<RegionHealthSnapshot> }).apply(events));
+const rh = () => regionHealthRpc<"reset" | "configure">();
+const feed = feedRegionHealth;
 
 type Reads = { region: string; share: number; level: number }[];
 type RegionStatus = { degradation_level: number; serving_from: string; reads: Reads };
