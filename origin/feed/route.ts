@@ -41,32 +41,32 @@ export const FEED_RESCUE_MS = 250;
  */
 export const FEED_DEADLINE_MS = RETRY.cdnOrigin.perTryTimeoutMs - FEED_RESCUE_MS;
 
-/**
- * Runs `f` under `ms`; past it, a 503 `deadline_exceeded` (retry-after 1 s) naming `what`, an answer the edge
- * turns into its own fallbacks like any 503. Other errors pass through.
- */
-async function withinDeadline<T>(ms: number, what: string, f: () => Promise<T>): Promise<T> {
+const pipelineDeadline = timeoutPolicy(FEED_DEADLINE_MS);
+const rescueDeadline = timeoutPolicy(FEED_RESCUE_MS);
+
+/** The cache-only answer within FEED_RESCUE_MS; past it a 503 `deadline_exceeded` (retry-after 1 s), which
+ * the edge turns into its own fallbacks like any 503. */
+async function rescue<T>(serve: (shed: boolean) => Promise<T>): Promise<T> {
   try {
-    return await timeoutPolicy(ms).execute(() => f());
+    return await rescueDeadline.execute(() => serve(true));
   } catch (e) {
-    if (e instanceof TryTimeoutError) throw new ApiError(503, "deadline_exceeded", `${what} did not answer within ${ms} ms`, undefined, { "retry-after": "1" });
+    if (e instanceof TryTimeoutError) throw new ApiError(503, "deadline_exceeded", `the cache-only feed did not answer within ${FEED_RESCUE_MS} ms`, undefined, { "retry-after": "1" });
     throw e;
   }
 }
 
-/** The pipeline within FEED_DEADLINE_MS; past it (or shed by the bulkhead) the cache-only answer within FEED_RESCUE_MS. */
+/** The pipeline within FEED_DEADLINE_MS; past it (or shed by the bulkhead) the cache-only answer (rescue). */
 async function serveWithinDeadline<T>(d: RequestDeps, serve: (shed: boolean) => Promise<T>): Promise<T> {
-  const rescue = () => withinDeadline(FEED_RESCUE_MS, "the cache-only feed", () => serve(true));
   return feedBulkhead.run(async () => {
     try {
-      return await withinDeadline(FEED_DEADLINE_MS, "the feed pipeline", () => serve(false));
+      return await pipelineDeadline.execute(() => serve(false));
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === "deadline_exceeded")) throw e;
+      if (!(e instanceof TryTimeoutError)) throw e;
       d.metrics.feedDeadlineExceeded();
       console.warn(`feed pipeline past its ${FEED_DEADLINE_MS} ms deadline: answering cache-only`);
-      return rescue();
+      return rescue(serve);
     }
-  }, rescue);
+  }, () => rescue(serve));
 }
 
 let lastLevel = 0;
