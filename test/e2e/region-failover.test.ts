@@ -44,6 +44,9 @@ describe("region failover", () => {
   it("one region down: removed after 3 failures + anti-flap, reads fail over (level 4), then 10% → full weight", async () => {
     expect((await snapshot()).alerting).toEqual({ webhook: "configured" }); // also makes sure the object is probing
     await failNextAlerts(1); // the pager answers the first try with a 503: delivery must retry
+    // The order below is judged from a healthy start: a probe that timed out under the earlier files' load
+    // leaves eu "suspect" (at full weight) until its next good probe, and its suspect step would predate t0.
+    await waitFor(async () => (await snapshot()).regions.eu.state === "healthy", 30_000, "eu healthy before the stop");
     const t0 = Date.now();
     await fault("origin", "stop", "eu");
     let n = 11;
