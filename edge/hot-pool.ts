@@ -5,11 +5,19 @@ import { KV } from "./kv-keys.ts";
 // The pushed hot-video pool (the seed's "push trending videos to all edges"; issue 13): the pre-warm cron
 // writes the metadata of each region's hottest videos into KV — replicated to every PoP — sharded by a
 // hash of the video id, so a first read of a popular video at any edge is answered without its origin.
+// "Hottest" is two lists per region: its trending videos (last 24 h) and its most-viewed uploads of all
+// time (the catalogue's head, read through shares, profiles and deep links whether trending or not).
 // An isolate reads a shard once and keeps it in memory for HOT_POOL.memoMs.
 
 export const HOT_POOL = {
-  /** Hottest videos per region pushed (origin /internal/v1/hot-videos, regional trending order). */
+  /** Trending videos per region pushed (origin /internal/v1/hot-videos `count`, regional trending order). */
   perRegion: 4000,
+  /**
+   * Most-viewed uploads per region pushed besides them (`head`). Three regions' heads at ~350 bytes a body
+   * are ~11 MiB of KV over the shards (~0.7 MiB each, far under KV's 25 MiB value limit), read by an
+   * isolate one shard at a time.
+   */
+  headPerRegion: 10_000,
   /** KV values the pool is spread over (each well under KV's 25 MiB value limit). */
   shards: 16,
   /** How long an isolate keeps a shard it read (ms). */

@@ -19,7 +19,7 @@ const HOT_POOL_POLICY = { ...RETRY.cdnOrigin, perTryTimeoutMs: 15_000 };
 
 /** The region's hottest videos: video id → the JSON GET /v1/videos/:id serves. */
 async function hotVideos(env: EdgeBindings, region: Region): Promise<Map<string, string>> {
-  const res = await callOrigin(edgeConfig(env), region, `/internal/v1/hot-videos?count=${HOT_POOL.perRegion}`, {}, HOT_POOL_POLICY);
+  const res = await callOrigin(edgeConfig(env), region, `/internal/v1/hot-videos?count=${HOT_POOL.perRegion}&head=${HOT_POOL.headPerRegion}`, {}, HOT_POOL_POLICY);
   if (!res.ok) {
     await res.body?.cancel();
     throw new Error(`hot videos: status ${res.status}`);

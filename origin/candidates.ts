@@ -68,6 +68,22 @@ export async function trendingIds(db: Db, redis: Redis, region: Region, limit: n
   return ids;
 }
 
+/**
+ * The `limit` most-viewed active videos uploaded in `region` (all-time views; the videos_region_views index),
+ * most viewed first. The hot pool's second part next to trending (edge/hot-pool.ts): the catalogue's head is
+ * read all the time (shares, deep links, profiles) whether or not it is trending today. Cached like the other
+ * lists (isolate + Redis, LIST_TTL_S); each region pushes its own uploads, so the regions' heads do not overlap.
+ */
+export function regionalHeadIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
+  return cachedList(redis, `list:head:${region}:${limit}`, async () => {
+    const rows = await readRetrying(db).query<{ video_id: string }>(
+      `SELECT video_id FROM videos WHERE status = 'active' AND upload_region = $1 ORDER BY views DESC LIMIT $2`,
+      [region, limit],
+    );
+    return rows.map((r) => String(r.video_id));
+  });
+}
+
 /** Redis-only trending (level 3); null when nothing is cached. */
 export async function cachedTrendingIds(redis: Redis, region: Region): Promise<string[] | null> {
   const s = await redis.get<string>(fallbackTrendingKey(region));

@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { TrendingResponseSchema, VideoResponseSchema } from "../shared/contract.ts";
 import { ApiError } from "../shared/errors.ts";
 import { formatUserId, formatVideoId, parseVideoId } from "../shared/ids.ts";
-import { trendingIds } from "./candidates.ts";
+import { regionalHeadIds, trendingIds } from "./candidates.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
 import { FeatureStore, type VideoFeatures } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
@@ -10,9 +10,18 @@ import { readHot, writeHot } from "./hot-replicas.ts";
 import { liveCounts, withLiveCounts } from "./live-stats.ts";
 import type { Context } from "hono";
 
-/** Most videos one hot-pool read returns (the edge pushes HOT_POOL.perRegion of them, edge/hot-pool.ts). */
+/** Most trending videos one hot-pool read returns (the edge pushes HOT_POOL.perRegion of them, edge/hot-pool.ts). */
 export const HOT_VIDEOS_MAX = 5000;
+/** Most of the region's most-viewed uploads one hot-pool read adds (the edge asks for HOT_POOL.headPerRegion). */
+export const HOT_HEAD_MAX = 20_000;
 const HOT_VIDEOS_SLICE = 200;
+
+/** An integer query parameter in [min, max] (default when absent); 400 naming the field otherwise. */
+function intParam(raw: string | undefined, field: string, min: number, max: number, dflt: number): number {
+  const n = raw === undefined ? dflt : /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new ApiError(400, "invalid_request", `must be an integer between ${min} and ${max}`, field);
+  return n;
+}
 
 /** Live counts read Postgres unless this origin is at level 3 (the database is not to be touched). */
 const dbAllowed = (d: RequestDeps) => d.signals.level().level < 3;
@@ -37,9 +46,7 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
   app.get("/internal/v1/trending", async (c) => {
     const d = deps(c);
     d.metrics.request("trending");
-    const raw = c.req.query("count") ?? "100";
-    const count = Number(raw);
-    if (!Number.isInteger(count) || count < 1 || count > 500) throw new ApiError(400, "invalid_request", "must be an integer between 1 and 500", "count");
+    const count = intParam(c.req.query("count"), "count", 1, 500, 100);
     const ids = await trendingIds(d.db, d.redis, d.cfg.REGION, count);
     const fs = new FeatureStore(d.redis, d.db, d.metrics);
     const read = await fs.videos(ids);
@@ -49,15 +56,20 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     return c.json(TrendingResponseSchema.parse({ region: d.cfg.REGION, items, generated_at: new Date().toISOString(), source: "origin" }));
   });
 
-  // GET /internal/v1/hot-videos?count=N (1..HOT_VIDEOS_MAX, default 2000) → { region, generated_at,
-  // videos: [{ video_id, body }] }, hottest first (regional trending order); body is the exact JSON
-  // GET /internal/v1/videos/:id answers. 400 (field count) for a bad count.
+  // GET /internal/v1/hot-videos?count=N&head=M → { region, generated_at, videos: [{ video_id, body }] }: the
+  // region's N hottest videos (regional trending order; 1..HOT_VIDEOS_MAX, default 2000), then its M
+  // most-viewed uploads not already listed (0..HOT_HEAD_MAX, default 0); body is the exact JSON
+  // GET /internal/v1/videos/:id answers. 400 (field count or head) for a bad value.
   app.get("/internal/v1/hot-videos", async (c) => {
     const d = deps(c);
     d.metrics.request("hot_videos");
-    const count = Number(c.req.query("count") ?? "2000");
-    if (!Number.isInteger(count) || count < 1 || count > HOT_VIDEOS_MAX) throw new ApiError(400, "invalid_request", `must be an integer between 1 and ${HOT_VIDEOS_MAX}`, "count");
-    const ids = await trendingIds(d.db, d.redis, d.cfg.REGION, count);
+    const count = intParam(c.req.query("count"), "count", 1, HOT_VIDEOS_MAX, 2000);
+    const head = intParam(c.req.query("head"), "head", 0, HOT_HEAD_MAX, 0);
+    const [trending, top] = await Promise.all([
+      trendingIds(d.db, d.redis, d.cfg.REGION, count),
+      head > 0 ? regionalHeadIds(d.db, d.redis, d.cfg.REGION, head) : Promise.resolve([]),
+    ]);
+    const ids = [...new Set([...trending, ...top])];
     // A batch job's read, not a page view's: in slices (each one ordinary feature read), and not observed
     // by the Redis health signal, so a slow bulk read never moves this region's degradation level.
     const fs = new FeatureStore(d.redis, d.db, d.metrics);

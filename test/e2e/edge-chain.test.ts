@@ -1,8 +1,10 @@
 import { describe, expect, inject, it } from "vitest";
 import { mintSessionToken } from "../../shared/auth.ts";
 import { FeedResponseSchema, TrendingResponseSchema } from "../../shared/contract.ts";
+import { HOT_POOL } from "../../edge/hot-pool.ts";
+import { HOT_HEAD_MAX } from "../../origin/catalog-routes.ts";
 import { counter } from "./support/metrics.ts";
-import { residentUser, waitFor } from "./support/pg.ts";
+import { residentUser, waitFor, withRegionDb } from "./support/pg.ts";
 import { waitForFullWeight } from "./support/region-status.ts";
 
 // Issue 13, beyond a key cache, against the real stack: the origin sends a ranked chain's next pages with
@@ -77,5 +79,41 @@ describe("edge chain cache and hot-video push", () => {
     expect(reads.map((r) => r.id)).toEqual(ids);
     expect(reads.some((r) => r.tier === "pool")).toBe(true);
     expect(after).toEqual(before); // no origin read a single one
+  });
+
+  it("the pool also holds each region's most-viewed uploads that are not trending: their first reads anywhere are edge HITs", async () => {
+    const internal = { "x-internal-secret": stack.secrets.INTERNAL_SECRET };
+    const hot = async (qs: string) => {
+      const r = await fetch(`${stack.originUrl.eu}/internal/v1/hot-videos?${qs}`, { headers: internal });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { videos: { video_id: string }[] }).videos.map((v) => v.video_id);
+    };
+    const trendingOnly = new Set(await hot(`count=${HOT_POOL.perRegion}`));
+    const withHead = await hot(`count=${HOT_POOL.perRegion}&head=${HOT_POOL.headPerRegion}`);
+    expect(withHead.length).toBeGreaterThan(trendingOnly.size);
+    // eu's own uploads, most viewed first, that are not trending in eu: read from another region.
+    const head = await withRegionDb(stack.pgPort, "eu", async (c) =>
+      (await c.query(`SELECT video_id FROM videos WHERE status = 'active' AND upload_region = 'eu' ORDER BY views DESC LIMIT $1`, [HOT_POOL.headPerRegion])).rows.map((r) => `v${r.video_id}`));
+    const ids = head.filter((id) => !trendingOnly.has(id)).slice(0, 20);
+    expect(ids.length).toBe(20);
+    for (const id of ids) expect(withHead).toContain(id);
+    const pw = await fetch(`${stack.edgeUrl}/v1/admin/prewarm`, { method: "POST", headers: admin });
+    expect(pw.status).toBe(200);
+    const videoCount = () => Promise.all(["us", "eu", "apac"].map((r) => counter(`${stack.originUrl[r as "us"]}/metrics`, "fyp_origin_requests_total", { route: "video" })));
+    const before = await videoCount();
+    const reads = await Promise.all(ids.map(async (id) => {
+      const r = await fetch(`${stack.edgeUrl}/v1/videos/${id}?region=us`);
+      return { status: r.status, cache: r.headers.get("x-cache"), tier: r.headers.get("x-cache-tier") };
+    }));
+    expect(reads.every((r) => r.status === 200 && r.cache === "HIT" && r.tier === "pool")).toBe(true);
+    expect(await videoCount()).toEqual(before);
+  });
+
+  it("the origin refuses a bad hot-pool `head` with a 400 naming the field", async () => {
+    for (const head of ["-1", String(HOT_HEAD_MAX + 1), "abc", ""]) {
+      const res = await fetch(`${stack.originUrl.us}/internal/v1/hot-videos?count=10&head=${head}`, { headers: { "x-internal-secret": stack.secrets.INTERNAL_SECRET } });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.field).toBe("head");
+    }
   });
 });
