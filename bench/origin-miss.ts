@@ -9,13 +9,12 @@
 //      feature store (the seed's 90% hit rate), with the isolate's candidate lists as steady traffic
 //      leaves them (origin/candidate-lists.ts).
 // The first `warmup` users of each pass are not measured (isolate, connections, model).
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import pg from "pg";
 import { FORCED_LEVEL_HEADER } from "../shared/forced-level-header.ts";
 import { LOCAL_PG, regionDatabase } from "../shared/local-ports.ts";
 import { percentile, table } from "./load.ts";
-import { processTree } from "./rss.ts";
+import { treeCpuSeconds } from "./rss.ts";
 
 export interface OriginMissOptions {
   originUrl: string;
@@ -26,21 +25,6 @@ export interface OriginMissOptions {
   warmup?: number; // default 20
   /** Processes whose CPU time per request is reported (name → pid; each with its descendants). */
   procs?: Record<string, number>;
-}
-
-/** CPU seconds (user + system) used so far by `pid` and its descendants (Linux /proc; USER_HZ = 100). */
-function treeCpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, "utf8");
-      const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      /* exited */
-    }
-  }
-  return ticks / 100;
 }
 
 /** CPU seconds of each named process tree, plus this process (the client, and the Upstash bridges and Neon proxy the stack runs in it). */

@@ -88,3 +88,18 @@ export function sampleRss(pids: Record<string, number>, everyMs = 1000): { stop(
     },
   };
 }
+
+/** CPU seconds (user + system) used so far by `pid` and its descendants (Linux /proc; USER_HZ = 100). */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* exited */
+    }
+  }
+  return ticks / 100;
+}

@@ -4,9 +4,11 @@ import type { EdgeConfig } from "./env.ts";
 
 // Which region serves a read: explicit override (local runs/tests, when allowed) → request.cf geo →
 // the user's home region → the configured default. Writes always go to the home region (residency).
+type Geo = { country?: string; continent?: string } | null;
 export interface RoutingInput {
   override?: string | null;
-  cf?: { country?: string; continent?: string } | null;
+  /** request.cf's geo, or a function reading it: called only when no allowed override decides. */
+  cf?: Geo | (() => Geo);
   homeRegion?: Region | null;
 }
 
@@ -15,7 +17,8 @@ export function readRegion(cfg: EdgeConfig, input: RoutingInput): Region {
     if (!isRegion(input.override)) throw new ApiError(400, "invalid_request", "must be one of us, eu, apac", "region");
     if (cfg.ALLOW_REGION_OVERRIDE === "1") return input.override;
   }
-  const geo = regionForGeo(input.cf?.country, input.cf?.continent);
+  const cf = typeof input.cf === "function" ? input.cf() : input.cf;
+  const geo = regionForGeo(cf?.country, cf?.continent);
   return geo ?? input.homeRegion ?? cfg.DEFAULT_REGION;
 }
 

@@ -14,6 +14,7 @@ import { reportOriginError } from "./origin-error-report.ts";
 import { readRegion, requestGeo } from "./region-router.ts";
 import { routeRead } from "./routing.ts";
 import { countResult, edgeStats, type CacheResult } from "./stats.ts";
+import { apiResponse } from "./response-headers.ts";
 import { notFoundKey, notFoundTtlFor } from "./video-not-found.ts";
 
 // GET /v1/videos/:id — hot-spot defence: edge cache (isolate memory → Cache API, SWR) + the pushed hot
@@ -25,7 +26,7 @@ export const hotKeys = new HotKeys();
 
 function send(c: Context<EdgeEnv>, body: string, status: number, cache: CacheResult, hot: boolean, tier: CacheTier | "origin"): Response {
   countResult(cache);
-  return c.body(body, status as 200, {
+  return apiResponse(c, body, status, {
     "content-type": "application/json", "x-cache": cache, "x-cache-tier": tier, "x-hot-key": hot ? "1" : "0",
     "cache-control": status === 200 ? `public, max-age=${TTL.edgeVideo}` : "no-store",
   });
@@ -44,7 +45,7 @@ export async function videoRoute(c: Context<EdgeEnv>): Promise<Response> {
   if (id === null) throw new ApiError(400, "invalid_request", "must look like v123", "video_id");
   const vid = `v${id}`;
   const cfg = edgeConfig(c.env);
-  const preferred = readRegion(cfg, { override: c.req.query("region") ?? c.req.header("x-fyp-region"), cf: requestGeo(c.req.raw) });
+  const preferred = readRegion(cfg, { override: c.req.query("region") ?? c.req.header("x-fyp-region"), cf: () => requestGeo(c.req.raw) });
   const rps = hotKeys.hit(vid);
   const hot = hotKeys.isHot(rps);
   const key = `video/${vid}`;

@@ -9,8 +9,23 @@ import { errorBody } from "./errors.ts";
 export function repeatedQueryParam(url: string): string | undefined {
   const q = url.indexOf("?");
   if (q < 0) return undefined;
+  const query = url.slice(q + 1);
+  // Fast path (every request passes here; URLSearchParams was ~3% of an edge cache HIT's CPU, issue 13): a
+  // query with no percent-escape and no "+" has keys that decode to themselves, so they are compared as
+  // written. Anything else goes through URLSearchParams, whose decoding is the rule.
+  if (!query.includes("%") && !query.includes("+")) {
+    const keys: string[] = [];
+    for (const part of query.split("&")) {
+      if (part === "") continue;
+      const eq = part.indexOf("=");
+      const key = eq < 0 ? part : part.slice(0, eq);
+      if (keys.includes(key)) return key;
+      keys.push(key);
+    }
+    return undefined;
+  }
   const seen = new Set<string>();
-  for (const key of new URLSearchParams(url.slice(q)).keys()) {
+  for (const key of new URLSearchParams(query).keys()) {
     if (seen.has(key)) return key;
     seen.add(key);
   }

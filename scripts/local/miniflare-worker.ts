@@ -66,6 +66,9 @@ if (!(existsSync(bundle) && statSync(bundle).mtimeMs > newestMtime(sources))) bu
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(config, values.env);
 const name = unstable_readConfig({ config, env: values.env }).name;
+// FYP_MF_NO_ASSETS=<worker name>: that worker without its [assets] front (bench A/B of the assets router's
+// cost on the edge's hit path; the pages are then 404).
+if (process.env.FYP_MF_NO_ASSETS === name) delete (workerOptions as { assets?: unknown }).assets;
 // The bundle is one ES module (plus its source map): no module rules to apply.
 delete (workerOptions as { modulesRules?: unknown }).modulesRules;
 const mf = new Miniflare(

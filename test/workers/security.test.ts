@@ -63,6 +63,21 @@ describe("edge security", () => {
     expect(api.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
+  it("a feed or video answer built in one step (edge/response-headers.ts) carries the same headers as any other", async () => {
+    const security = (r: Response) => [...r.headers].filter(([k]) => !/^(content-|x-request-id|x-cache|x-fyp|x-region|x-degradation|x-hot|server-timing|cache-control|access-control|date|etag|vary|x-cache-tier|retry-after)/.test(k));
+    const reference = security(await SELF.fetch("http://edge/healthz")); // set after the handler by hono/secure-headers
+    expect(reference.length).toBeGreaterThanOrEqual(8);
+    for (const url of ["http://edge/v1/feed?count=3&region=eu", "http://edge/v1/videos/v1?region=eu"]) {
+      const r = await SELF.fetch(url, { headers: { "x-request-id": "req-one-step-0001" } });
+      await r.arrayBuffer();
+      expect(security(r), url).toEqual(reference);
+      expect(r.headers.get("x-request-id"), url).toBe("req-one-step-0001");
+      expect(r.headers.get("access-control-allow-origin"), url).toBe("*");
+      expect(r.headers.get("access-control-expose-headers"), url).toMatch(/x-cache/);
+      expect(r.headers.get("x-powered-by"), url).toBeNull();
+    }
+  });
+
   it("failover timings can be changed at runtime by an admin, validated", async () => {
     const post = (body: unknown, token = "test-admin-token-0123456789abcdef") =>
       SELF.fetch("http://edge/v1/admin/region-health/timings", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
