@@ -15,7 +15,7 @@ import { bodyLimitMiddleware } from "../shared/json-body.ts";
 import { singleQueryParams } from "../shared/query-params.ts";
 import { setCacheHost } from "./edge-cache.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
-import { withStaticAssets } from "./static-assets.ts";
+import { requestIdOf } from "./request-id.ts";
 import { EVENTS_MAX_BODY_BYTES } from "./events-message.ts";
 import { API_EXPOSE_HEADERS, finalHeaders } from "./response-headers.ts";
 
@@ -28,13 +28,12 @@ app.onError((err, c) => {
   res.headers.set("x-request-id", c.get("requestId") ?? crypto.randomUUID());
   return res;
 });
-// Paths no route answers: the static pages and their files (GET/HEAD through env.ASSETS; edge/static-assets.ts),
-// else 404; a known path or asset with a wrong method is 405 with `Allow`.
-app.notFound(withStaticAssets(methodAwareNotFound(app, notFound)));
+// Paths no route answers: 404; a known path with a wrong method is 405 with `Allow`. The pages (web client,
+// ops page) are another worker's (edge/web-worker.ts): no static-assets router in front of the API.
+app.notFound(methodAwareNotFound(app, notFound));
 
 app.use("*", async (c, next) => {
-  const incoming = c.req.header("x-request-id");
-  c.set("requestId", incoming && /^[A-Za-z0-9_\-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID());
+  c.set("requestId", requestIdOf(c.req.header("x-request-id")));
   c.set("t0", performance.now());
   setCacheHost(c.env.EDGE_HOSTNAME || (c.req.header("host") ?? new URL(c.req.url).host));
   await next();

@@ -20,8 +20,6 @@ export interface EdgeBindings {
   COALESCER: DurableObjectNamespace;
   /** RegionHealth Durable Object (one global instance). */
   REGION_HEALTH?: DurableObjectNamespace;
-  /** The web client and ops page (wrangler.toml [assets], built from web/); served by edge/static-assets.ts. */
-  ASSETS?: Fetcher;
   /** Interaction events → home region's origin. */
   EVENTS?: Queue;
   /** "1" lets the ?region= query and x-fyp-region header override geo routing (local runs, tests). */

@@ -1,16 +1,20 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { EdgeEnv } from "./app-env.ts";
 
-// The headers every edge response carries, decided in one place: the request id, the security headers
+/** What these helpers need of a worker's Hono environment: the request id (edge/request-id.ts). */
+type WithRequestId = { Variables: { requestId: string } };
+
+// The headers every response of the edge's workers carries (the API worker, edge/app.ts, and the pages
+// worker, edge/web-worker.ts), decided in one place: the request id, the security headers
 // (hono/secure-headers) and, on the API (/v1/*), the two CORS headers of a simple request (preflights are
 // answered by hono/cors in edge/app.ts).
 //
 // Why not three middlewares setting them on `c.res` after the handler (as before): each Headers.set is a
 // call into the runtime, and a cache HIT paid ~14 of them after building its Response (issue 13: a workerd
 // CPU profile of anonymous HITs had the security headers' setHeaders at 4.5% and Headers.set/Response at
-// another ~11%). The hot read routes now build their Response once with every header in its init
-// (`apiResponse`); `finalHeaders` leaves those alone and sets the same headers on every other response.
+// another ~11%). The hot read routes now build their Response once, its fixed headers copied natively from
+// a per-isolate Headers object (`apiResponse`); `finalHeaders` leaves those alone and sets the same headers
+// on every other response.
 //
 // The security headers' names and values are hono/secure-headers' own: the middleware is run once per
 // isolate against an empty Response and its result kept for `apiResponse`, so its defaults stay the
@@ -46,7 +50,8 @@ const isApi = (path: string) => path.startsWith("/v1/");
  * capture of the security headers has run (the first request's microtask), it is an ordinary Response and
  * `finalHeaders` completes it.
  */
-export function apiResponse(c: Context<EdgeEnv>, body: string, status: number, headers: Record<string, string>): Response {
+export function apiResponse<E extends WithRequestId>(ctx: Context<E>, body: string, status: number, headers: Record<string, string>): Response {
+  const c = ctx as unknown as Context<WithRequestId>;
   if (!base) return new Response(body, { status, headers });
   const h = new Headers(isApi(c.req.path) ? base.api : base.page);
   h.set("x-request-id", c.get("requestId"));
@@ -60,7 +65,7 @@ export function apiResponse(c: Context<EdgeEnv>, body: string, status: number, h
  * Middleware (outermost): a response `apiResponse` did not build gets the request id, CORS (/v1/*, not on
  * preflights, which hono/cors answers with its own) and the security headers (hono/secure-headers run on it).
  */
-export const finalHeaders: MiddlewareHandler<EdgeEnv> = async (c, next) => {
+export const finalHeaders: MiddlewareHandler<WithRequestId> = async (c, next) => {
   await next();
   if (complete.has(c.res)) return;
   const set = (h: Headers) => {

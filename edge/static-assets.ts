@@ -1,14 +1,14 @@
 import type { NotFoundHandler } from "hono";
 import { methodNotAllowed } from "../shared/method-not-allowed.ts";
-import type { EdgeEnv } from "./app-env.ts";
+import type { WebEnv } from "./web-worker.ts";
 
 // The web client (/, /index.html) and the ops page (/ops, /ops.html) plus their scripts and styles are static
-// assets (wrangler.toml [assets], built from web/ into public/). The worker runs first for every request
-// (`run_worker_first = true`), so pages answer under the same HTTP contract as the API (DESIGN §2): an
-// `x-request-id` and the security headers on every response, and a wrong method is the JSON 405 with `Allow`
-// (the assets layer alone answers DELETE / with an empty 405 and no Allow). The assets are reached through
-// the ASSETS binding, only for paths no worker route answered, never for /v1/* (the API's hit path does
-// not pay an assets lookup).
+// assets of the pages worker (wrangler.web.toml [assets], built from web/ into public/; edge/web-worker.ts).
+// The worker runs first for every request (`run_worker_first = true`), so pages answer under the same HTTP
+// contract as the API (DESIGN §2): an `x-request-id` and the security headers on every response, and a wrong
+// method is the JSON 405 with `Allow` (the assets layer alone answers DELETE / with an empty 405 and no
+// Allow). The assets are reached through the ASSETS binding, for paths no worker route answered, never for
+// /v1/* (the API is the API worker's).
 
 const READS = new Set(["GET", "HEAD"]);
 const ASSET_METHODS = ["GET", "HEAD"];
@@ -19,7 +19,7 @@ const ASSET_METHODS = ["GET", "HEAD"];
  * so the middlewares can add theirs); any other method on an existing asset is 405 `method_not_allowed`
  * with `Allow: GET, HEAD`. Everything else (no asset, /v1/*, no ASSETS binding) goes to `next`.
  */
-export function withStaticAssets(next: NotFoundHandler<EdgeEnv>): NotFoundHandler<EdgeEnv> {
+export function withStaticAssets(next: NotFoundHandler<WebEnv>): NotFoundHandler<WebEnv> {
   return async (c) => {
     const assets = c.env.ASSETS;
     if (!assets || c.req.path.startsWith("/v1/")) return next(c);

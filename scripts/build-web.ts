@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
-// Builds the web client and the ops dashboard into public/, the edge worker's static assets directory
+// Builds the web client and the ops dashboard into public/, the pages worker's static assets directory (wrangler.web.toml)
 // (wrangler.toml [assets]; wrangler runs this as its [build] command before `dev` and `deploy`).
 // web/*-page.ts are bundled (they pull in shared/client), web/*.html and web/*.css are copied as-is.
 // public/ is rebuilt from scratch each time so a renamed page never lingers as a stale asset.

@@ -2,12 +2,17 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REGIONS } from "../shared/local-ports.ts";
+import { API_ROUTE_PATTERNS } from "../edge/api-paths.ts";
 
-// `npm run deploy [-- --dry-run]`: the edge on a route of a Cloudflare zone, then the three regional
-// origins. The Cache API stores nothing on *.workers.dev, so the edge is only ever published on a route:
+// `npm run deploy [-- --dry-run]`: the edge's two workers on routes of a Cloudflare zone, then the three
+// regional origins. The Cache API stores nothing on *.workers.dev, so the edge is only ever published on
+// routes:
 //   FYP_EDGE_HOST  hostname the edge serves, in a zone of the account (e.g. fyp.example.com); required
-//                  for a real deploy. The route is "<FYP_EDGE_HOST>/*" and EDGE_HOSTNAME (Cache API keys)
-//                  is set to it.
+//                  for a real deploy. The API worker (wrangler.toml) gets the API's paths
+//                  ("<FYP_EDGE_HOST>/v1/*", /emergency, /openapi.json, /healthz: API_ROUTE_PATTERNS) and
+//                  EDGE_HOSTNAME (Cache API keys); the pages worker (wrangler.web.toml) gets
+//                  "<FYP_EDGE_HOST>/*", the rest (the more specific route wins), so the pages and the API
+//                  share one origin and the API has no static-assets router in front of it.
 // --dry-run builds and checks every worker without uploading (no credentials needed); without
 // FYP_EDGE_HOST it uses the placeholder fyp.example.com. Bundles go to .local/deploy/<worker>/.
 const { values } = parseArgs({ options: { "dry-run": { type: "boolean", default: false } } });
@@ -22,7 +27,8 @@ const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
 const outdir = (name: string) => (dryRun ? ["--dry-run", "--outdir", join(root, ".local/deploy", name)] : []);
 
 const runs: [string, string[]][] = [
-  ["edge", ["deploy", "-c", "wrangler.toml", "--route", `${host}/*`, "--var", `EDGE_HOSTNAME:${host}`, ...outdir("edge")]],
+  ["edge", ["deploy", "-c", "wrangler.toml", ...API_ROUTE_PATTERNS.flatMap((p) => ["--route", `${host}${p}`]), "--var", `EDGE_HOSTNAME:${host}`, ...outdir("edge")]],
+  ["web", ["deploy", "-c", "wrangler.web.toml", "--route", `${host}/*`, ...outdir("web")]],
   ...REGIONS.map((r): [string, string[]] => [`origin-${r}`, ["deploy", "-c", "origin/wrangler.toml", "--env", r, ...outdir(`origin-${r}`)]]),
 ];
 for (const [name, args] of runs) {
@@ -33,4 +39,4 @@ for (const [name, args] of runs) {
     process.exit(1);
   }
 }
-console.log(`\n${dryRun ? "built" : "deployed"}: edge on https://${host}/* and origins ${REGIONS.join(", ")}`);
+console.log(`\n${dryRun ? "built" : "deployed"}: edge API on https://${host}{${API_ROUTE_PATTERNS.join(",")}}, pages on https://${host}/*, origins ${REGIONS.join(", ")}`);

@@ -10,7 +10,7 @@ import { seedWithReplication } from "./local/replication.ts";
 import { ensureRedisInstalled, startRedis } from "./local/redis.ts";
 import { type Managed, Supervisor, waitForHttp } from "./local/supervisor.ts";
 import { startUpstashBridge } from "./local/upstash-bridge.ts";
-import { EDGE_ENV_VARS, ORIGIN_ENV_VARS, ROOT, startEdge, startOrigin, varsFromEnv } from "./local/workers.ts";
+import { EDGE_ENV_VARS, ORIGIN_ENV_VARS, ROOT, startEdge, startOrigin, startWeb, varsFromEnv, WORKER_RUNTIME } from "./local/workers.ts";
 import { seedAll } from "./seed.ts";
 import { createFaults, type Faults } from "./stack-faults.ts";
 
@@ -37,7 +37,10 @@ export interface Stack {
   ports: LocalPorts;
   dataDir: string;
   secrets: typeof devSecrets;
+  /** The API worker (edge/index.ts). */
   edgeUrl: string;
+  /** The pages worker (web client at /, ops page at /ops; edge/web-worker.ts), forwarding API paths to edgeUrl. */
+  webUrl: string;
   originUrl: Record<Region, string>;
   rankingUrl: string;
   upstashUrl: Record<Region, string>;
@@ -48,6 +51,7 @@ export interface Stack {
   ranking: Managed;
   origins: Record<Region, Managed>;
   edge: Managed;
+  web: Managed;
   faults: Faults;
   stop(): Promise<void>;
 }
@@ -159,7 +163,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         // except the feature-store row's per-try timeout: LOCAL_ORIGIN_VARS.
         ...LOCAL_ORIGIN_VARS, ...opts.originVars, ...varsFromEnv(ORIGIN_ENV_VARS), ...vars,
       });
-    const origins = await step(7, `origin workers (wrangler dev) on :${Object.values(ports.origin).join(", :")}`, async () => {
+    const origins = await step(7, `origin workers (${WORKER_RUNTIME === "miniflare" ? "Miniflare" : "wrangler dev"}) on :${Object.values(ports.origin).join(", :")}`, async () => {
       const out = {} as Record<Region, Managed>;
       await Promise.all(
         REGIONS.map(async (r) => {
@@ -172,12 +176,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
 
     const edgeUrl = `http://127.0.0.1:${ports.edge}`;
-    const edge = await step(8, `edge worker (wrangler dev) on :${ports.edge}`, () =>
-      startEdge(launch, ports.edge, {
-        ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1", CLIENT_RATE_LIMIT: "off",
-        SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
-        ...opts.edgeVars, ...varsFromEnv(EDGE_ENV_VARS),
-      }),
+    const webUrl = `http://127.0.0.1:${ports.web}`;
+    // The API worker and the pages worker (edge/web-worker.ts; it forwards the API's paths to the API worker).
+    const [edge, web] = await step(8, `edge workers (${WORKER_RUNTIME === "miniflare" ? "Miniflare" : "wrangler dev"}): API on :${ports.edge}, pages on :${ports.web}`, () =>
+      Promise.all([
+        startEdge(launch, ports.edge, {
+          ORIGIN_US_URL: originUrl.us, ORIGIN_EU_URL: originUrl.eu, ORIGIN_APAC_URL: originUrl.apac, ALLOW_REGION_OVERRIDE: "1", CLIENT_RATE_LIMIT: "off",
+          SESSION_SECRET: devSecrets.SESSION_SECRET, ADMIN_TOKEN: devSecrets.ADMIN_TOKEN, INTERNAL_SECRET: devSecrets.INTERNAL_SECRET,
+          ...opts.edgeVars, ...varsFromEnv(EDGE_ENV_VARS),
+        }),
+        startWeb(launch, ports.web, { API_ORIGIN: edgeUrl }),
+      ]),
     );
 
     await step(9, "end-to-end check (anonymous feed through the edge) and trending pre-warm", async () => {
@@ -192,8 +201,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
     closers.push(() => faults.stopRestarted());
     return {
-      ports, dataDir, secrets: devSecrets, edgeUrl, originUrl, rankingUrl, upstashUrl, pgUrl, postgres, redis,
-      supervisor: sup, ranking, origins, edge, faults, stop: stopAll,
+      ports, dataDir, secrets: devSecrets, edgeUrl, webUrl, originUrl, rankingUrl, upstashUrl, pgUrl, postgres, redis,
+      supervisor: sup, ranking, origins, edge, web, faults, stop: stopAll,
     };
   } catch (e) {
     await stopAll();

@@ -48,10 +48,11 @@ console.log(`[ready] waiting for every origin at level 0 (up to ${READY_TIMEOUT_
 const gate = await waitForLevel0(stack.originUrl, stack.secrets.INTERNAL_SECRET, { log: (l) => console.log(l) });
 console.log(`\nstarted in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(gate.waitedMs / 1000).toFixed(1)} s of it waiting for level 0). Try:`);
 console.log(`  curl -s '${stack.edgeUrl}/v1/feed?count=5' -H 'authorization: Bearer ${token}'`);
+console.log(`  open ${stack.webUrl}/ (web client; /ops: ops dashboard)`);
 console.log(`  npm run token -- u42     # a session token for another user`);
 const forced = await forcedAtEdge(stack.edgeUrl);
 if (gate.ready && forced.length) console.log(`fyp-edge up but NOT ready: ${forced.join(", ")} (kept from an earlier run; POST /v1/admin/degradation {"region":…,"level":null} releases it)`);
-else if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl}`);
+else if (gate.ready) console.log(`fyp-edge ready: ${stack.edgeUrl} (API), ${stack.webUrl} (pages)`);
 else console.log(`fyp-edge up but NOT ready after ${(gate.waitedMs / 1000).toFixed(0)} s: ${describeWaiting(gate.states)} — degraded answers until it clears (${stack.edgeUrl}/v1/status)`);
 
 // Cron triggers do not fire under `wrangler dev`; run them on the same schedule as production

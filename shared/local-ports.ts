@@ -4,7 +4,10 @@ export type Region = "us" | "eu" | "apac";
 export const REGIONS: readonly Region[] = ["us", "eu", "apac"] as const;
 
 export interface LocalPorts {
+  /** The edge's API worker. */
   edge: number;
+  /** The edge's pages worker (web client, ops page). */
+  web: number;
   origin: Record<Region, number>;
   redis: Record<Region, number>;
   upstash: Record<Region, number>;
@@ -30,6 +33,7 @@ export function localPorts(profile: "dev" | "test" = "dev"): LocalPorts {
   const o = portOffset(profile);
   return {
     edge: 8787 + o,
+    web: 8788 + o,
     origin: { us: 8801 + o, eu: 8802 + o, apac: 8803 + o },
     redis: { us: 6391 + o, eu: 6392 + o, apac: 6393 + o },
     upstash: { us: 8091 + o, eu: 8092 + o, apac: 8093 + o },

@@ -40,6 +40,7 @@ export default async function setup(project: TestProject) {
   const control = await startFaultControl(stack.faults);
   project.provide("stack", {
     edgeUrl: stack.edgeUrl,
+    webUrl: stack.webUrl,
     originUrl: stack.originUrl,
     rankingUrl: stack.rankingUrl,
     upstashUrl: stack.upstashUrl,
@@ -58,7 +59,10 @@ export default async function setup(project: TestProject) {
 declare module "vitest" {
   export interface ProvidedContext {
     stack: {
+      /** The edge's API worker. */
       edgeUrl: string;
+      /** The edge's pages worker (web client /, ops page /ops), forwarding the API's paths to edgeUrl. */
+      webUrl: string;
       originUrl: Record<"us" | "eu" | "apac", string>;
       rankingUrl: string;
       upstashUrl: Record<"us" | "eu" | "apac", string>;

@@ -60,15 +60,14 @@ function bundleWorker(outdir: string): void {
 
 // A restart (the fault tests stop and start origins) reuses the bundle while no source changed since.
 const outdir = join(persist, "bundle");
-const bundle = join(outdir, "index.js");
-const sources = [config, join(ROOT, "package-lock.json"), ...["edge", "origin", "shared"].map((d) => join(ROOT, d))];
+// wrangler names the bundle after the entry module (edge/index.ts → index.js, edge/web-worker.ts → web-worker.js).
+const bundleFile = () => (existsSync(outdir) ? readdirSync(outdir).find((f) => f.endsWith(".js")) : undefined);
+const bundle = join(outdir, bundleFile() ?? "index.js");
+const sources = [config, join(ROOT, "package-lock.json"), ...["edge", "origin", "shared", "web"].map((d) => join(ROOT, d))];
 if (!(existsSync(bundle) && statSync(bundle).mtimeMs > newestMtime(sources))) bundleWorker(outdir);
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(config, values.env);
 const name = unstable_readConfig({ config, env: values.env }).name;
-// FYP_MF_NO_ASSETS=<worker name>: that worker without its [assets] front (bench A/B of the assets router's
-// cost on the edge's hit path; the pages are then 404).
-if (process.env.FYP_MF_NO_ASSETS === name) delete (workerOptions as { assets?: unknown }).assets;
 // The bundle is one ES module (plus its source map): no module rules to apply.
 delete (workerOptions as { modulesRules?: unknown }).modulesRules;
 const mf = new Miniflare(
@@ -76,7 +75,7 @@ const mf = new Miniflare(
     host: "127.0.0.1", port: Number(values.port), resourcePersistencePath: join(persist, "state"), cf: false,
     log: new Log(LogLevel.WARN),
     ...workerOptions,
-    name, modules: [{ type: "ESModule", path: join(outdir, "index.js") }], modulesRoot: outdir, rootPath: ROOT,
+    name, modules: [{ type: "ESModule", path: join(outdir, bundleFile()!) }], modulesRoot: outdir, rootPath: ROOT,
     bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...vars },
     ...(process.env.FYP_MF_INSPECT?.startsWith(`${name}:`) ? { inspectorPort: Number(process.env.FYP_MF_INSPECT.slice(name!.length + 1)) } : {}),
   } as Parameters<typeof convertV4MiniflareOptions>[0]),

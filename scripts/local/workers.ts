@@ -76,3 +76,10 @@ export async function startEdge(l: WorkerLaunch, port: number, vars: Record<stri
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 90_000, what: "edge", exited: m.exited });
   return m;
 }
+
+/** The pages worker (wrangler.web.toml: web client and ops page), forwarding the API's paths to `vars.API_ORIGIN`. */
+export async function startWeb(l: WorkerLaunch, port: number, vars: { API_ORIGIN: string }): Promise<Managed> {
+  const m = launch(l, "web", ["-c", "wrangler.web.toml"], port, port + 100, vars);
+  await waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 90_000, what: "pages worker", exited: m.exited });
+  return m;
+}

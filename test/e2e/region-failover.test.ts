@@ -107,7 +107,7 @@ describe("region failover", () => {
     const browser = await launchBrowser();
     try {
       const page = await newPage(browser);
-      await page.goto(`${stack.edgeUrl}/ops`, { waitUntil: "domcontentloaded" });
+      await page.goto(`${stack.webUrl}/ops`, { waitUntil: "domcontentloaded" });
       const title = inc!.title;
       await page.waitForFunction((t) => document.getElementById("incidents")?.textContent?.includes(t), title, { timeout: 15_000 });
       const row = await page.$$eval("#incidents tr", (rows, t) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent ?? "")).find((c) => c[0] === t), title);

@@ -7,15 +7,16 @@ import { describe, expect, it } from "vitest";
 const root = new URL("../../", import.meta.url).pathname;
 
 describe("deploy --dry-run", () => {
-  it("builds the edge on <FYP_EDGE_HOST>/* with EDGE_HOSTNAME, and the three origins", () => {
+  it("builds the edge's API worker on the API's paths of <FYP_EDGE_HOST> with EDGE_HOSTNAME, its pages worker on <FYP_EDGE_HOST>/*, and the three origins", () => {
     const r = spawnSync(process.execPath, ["scripts/deploy.ts", "--dry-run"], {
       cwd: root, encoding: "utf8", timeout: 240_000, env: { ...process.env, FYP_EDGE_HOST: "fyp.test-zone.example" },
     });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain("--route fyp.test-zone.example/*");
+    for (const p of ["/v1/*", "/emergency", "/openapi.json", "/healthz"]) expect(r.stdout).toContain(`--route fyp.test-zone.example${p} `);
+    expect(r.stdout).toMatch(/wrangler deploy -c wrangler\.web\.toml --route fyp\.test-zone\.example\/\* /);
     expect(r.stdout).toContain("EDGE_HOSTNAME:fyp.test-zone.example");
-    for (const w of ["edge", "origin-us", "origin-eu", "origin-apac"]) expect(existsSync(`${root}.local/deploy/${w}`), w).toBe(true);
-    expect(readFileSync(`${root}wrangler.toml`, "utf8")).toMatch(/^workers_dev = false$/m);
+    for (const w of ["edge", "web", "origin-us", "origin-eu", "origin-apac"]) expect(existsSync(`${root}.local/deploy/${w}`), w).toBe(true);
+    for (const f of ["wrangler.toml", "wrangler.web.toml"]) expect(readFileSync(`${root}${f}`, "utf8"), f).toMatch(/^workers_dev = false$/m);
   }, 300_000);
 
   it("refuses a real deploy without a zone hostname", () => {

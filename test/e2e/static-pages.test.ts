@@ -1,10 +1,12 @@
-import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 
-// The static pages answer under the worker's HTTP contract (wrangler.toml [assets] run_worker_first = true,
-// edge/static-assets.ts), through the real assets router in front of the edge worker (SELF): before, the
-// assets layer answered DELETE / with an empty 405 and no Allow, and pages had no x-request-id.
-const url = (path: string) => `http://edge${path}`;
+// The static pages answer under the worker's HTTP contract (wrangler.web.toml [assets] run_worker_first =
+// true, edge/static-assets.ts), through the real assets router in front of the pages worker
+// (edge/web-worker.ts): before, the assets layer answered DELETE / with an empty 405 and no Allow, and pages
+// had no x-request-id.
+const stack = inject("stack");
+const url = (path: string) => `${stack.webUrl}${path}`;
+const SELF = { fetch: (u: string, init?: RequestInit) => fetch(u, { redirect: "manual", ...init }) };
 
 describe("static pages behind the worker", () => {
   it("GET / and an asset: 200 from the assets, with x-request-id and the security headers", async () => {
