@@ -42,7 +42,7 @@ app.use("*", async (c, next) => {
 // read routes build their Response with them in one step (edge/response-headers.ts). CORS lets other
 // origins' clients call the API with a bearer token (no cookies are used, so credentials stay off);
 // preflights are answered by hono/cors.
-app.use("*", finalHeaders);
+app.use("*", finalHeaders("api"));
 const preflight = cors({ origin: "*", allowHeaders: ["authorization", "content-type", "x-request-id"], exposeHeaders: API_EXPOSE_HEADERS, maxAge: 600 });
 app.use("/v1/*", async (c, next) => (c.req.method === "OPTIONS" ? preflight(c, next) : next()));
 app.use("/v1/*", clientRateLimit);

@@ -4,7 +4,7 @@ import { errorBody, handleError, notFound } from "../shared/errors.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { requestIdMiddleware } from "./request-id.ts";
 import { isApiPath } from "./api-paths.ts";
-import { finalHeaders } from "./response-headers.ts";
+import { finalHeaders, markComplete } from "./response-headers.ts";
 import { withStaticAssets } from "./static-assets.ts";
 
 // The pages worker (wrangler.web.toml): the web client (/) and the ops page (/ops), static assets built from
@@ -32,7 +32,7 @@ export const webApp = new Hono<WebEnv>();
 webApp.onError((err, c) => handleError(err, c));
 webApp.notFound(withStaticAssets(methodAwareNotFound(webApp, notFound)));
 webApp.use("*", requestIdMiddleware);
-webApp.use("*", finalHeaders);
+webApp.use("*", finalHeaders("pages"));
 // Local stacks only: the API's paths go on to the API worker, the request id with them (one id per request).
 webApp.use("*", async (c, next) => {
   const api = c.env.API_ORIGIN;
@@ -46,7 +46,7 @@ webApp.use("*", async (c, next) => {
       method: c.req.method, headers, body: c.req.method === "GET" || c.req.method === "HEAD" ? undefined : await c.req.raw.arrayBuffer(),
       redirect: "manual", signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
     });
-    c.res = new Response(res.body, res);
+    c.res = markComplete(new Response(res.body, res)); // the API worker's headers (its request id, security, CORS)
   } catch (e) {
     c.res = c.json(errorBody("api_unreachable", `the API worker at ${api} did not answer: ${(e as Error).message}`), 502);
   }
