@@ -40,6 +40,10 @@ webApp.use("*", async (c, next) => {
   const url = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-request-id", c.get("requestId"));
+  // Uncompressed from the API worker: relayed as it comes, so a client that asked for no encoding gets none
+  // (with the client's own accept-encoding passed on, the runtime decoded the API's brotli answer and
+  // encoded it again for a client that had not asked for it). This hop is local only.
+  headers.set("accept-encoding", "identity");
   try {
     const res = await fetch(`${api.replace(/\/$/, "")}${url.pathname}${url.search}`, {
       // The API's bodies are small (an events batch at most): read whole, not streamed.

@@ -74,11 +74,13 @@ export async function trendingIds(db: Db, redis: Redis, region: Region, limit: n
  * read all the time (shares, deep links, profiles) whether or not it is trending today. Cached like the other
  * lists (isolate + Redis, LIST_TTL_S); each region pushes its own uploads, so the regions' heads do not overlap.
  */
+/** Per-statement timeout of the head's query (ms): a bulk read (10,000 rows), sized like regional trending's. */
+const HEAD_TIMEOUT_MS = 2000;
 export function regionalHeadIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
   return cachedList(redis, `list:head:${region}:${limit}`, async () => {
     const rows = await readRetrying(db).query<{ video_id: string }>(
       `SELECT video_id FROM videos WHERE status = 'active' AND upload_region = $1 ORDER BY views DESC LIMIT $2`,
-      [region, limit],
+      [region, limit], HEAD_TIMEOUT_MS,
     );
     return rows.map((r) => String(r.video_id));
   });

@@ -62,4 +62,18 @@ describe("static pages behind the worker", () => {
     expect(api.status).toBe(405);
     expect(api.headers.get("allow")).toBe("GET, HEAD");
   });
+
+  it("API paths through the pages worker come back as the client asked: plain JSON when it accepts no encoding", async () => {
+    const { get } = await import("node:http");
+    for (const path of ["/v1/feed?count=3", "/healthz", "/openapi.json"]) {
+      const r = await new Promise<{ status: number; encoding: string | undefined; body: string }>((resolve, reject) =>
+        get(url(path), (res) => {
+          let body = "";
+          res.setEncoding("latin1").on("data", (d) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, encoding: res.headers["content-encoding"], body }));
+        }).on("error", reject));
+      expect(r.status, path).toBe(200);
+      expect(r.encoding, path).toBeUndefined();
+      expect(() => JSON.parse(r.body), path).not.toThrow();
+    }
+  });
 });
