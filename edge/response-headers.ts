@@ -61,8 +61,6 @@ export function markComplete(res: Response): Response {
   return res;
 }
 
-const isApi = (path: string) => path.startsWith("/v1/");
-
 /**
  * An API answer (/v1/*) with `headers` plus the request id, the API's security headers and CORS: the fixed
  * ones copied from a per-isolate Headers object, the request's own set on the copy. Before the per-isolate
@@ -82,8 +80,8 @@ export function apiResponse<E extends WithRequestId>(ctx: Context<E>, body: stri
 
 /**
  * Middleware (outermost) of a worker ("api": edge/app.ts, "pages": edge/web-worker.ts): a response
- * `apiResponse` did not build gets the request id, CORS (/v1/*, not on preflights, which hono/cors answers
- * with its own) and that worker's security headers (hono/secure-headers run on it).
+ * `apiResponse` did not build gets the request id, on the API worker CORS (not on preflights, which
+ * hono/cors answers with its own), and that worker's security headers (hono/secure-headers run on it).
  */
 export function finalHeaders(kind: "api" | "pages"): MiddlewareHandler<WithRequestId> {
   const secure = security[kind];
@@ -92,7 +90,8 @@ export function finalHeaders(kind: "api" | "pages"): MiddlewareHandler<WithReque
     if (complete.has(c.res)) return;
     const set = (h: Headers) => {
       h.set("x-request-id", c.get("requestId"));
-      if (isApi(c.req.path) && c.req.method !== "OPTIONS") for (const k in CORS_HEADERS) h.set(k, CORS_HEADERS[k]);
+      // Every API worker answer (/openapi.json and /healthz too: readable from other origins); never a page.
+      if (kind === "api" && c.req.method !== "OPTIONS") for (const k in CORS_HEADERS) h.set(k, CORS_HEADERS[k]);
     };
     try {
       set(c.res.headers);

@@ -108,7 +108,8 @@ export const EventTimestampSchema = z.iso
   .refine((s) => Date.parse(s) >= EVENT_TS_MIN_MS, "before 2000-01-01T00:00:00Z")
   .refine((s) => Date.parse(s) <= Date.now() + EVENT_TS_MAX_AHEAD_MS, "more than 24 h in the future");
 
-export const EventTypeSchema = z.enum(["view", "like", "unlike", "share", "comment", "follow", "unfollow", "skip"]);
+const EVENT_TYPES = ["view", "like", "unlike", "share", "comment", "follow", "unfollow", "skip"] as const;
+export const EventTypeSchema = z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(", ")}` });
 export const EventSchema = z
   .object({
     type: EventTypeSchema,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 export const REGION_VALUES = ["us", "eu", "apac"] as const;
-export const RegionSchema = z.enum(REGION_VALUES);
+export const RegionSchema = z.enum(REGION_VALUES, { error: `must be one of ${REGION_VALUES.join(", ")}` });
 export type Region = z.infer<typeof RegionSchema>;
 
 export function isRegion(s: unknown): s is Region {

@@ -33,6 +33,7 @@ export async function drainQueue(
   let last: number | null = null;
   for (;;) {
     const n = await pendingQueueMessages(edgeUrl);
+    if (n === 0 && last !== null) opts.log?.("fyp-edge: every acknowledged queue message delivered.");
     if (n === 0 || n === null) return n;
     if (n !== last) opts.log?.(`fyp-edge: ${n} acknowledged queue message(s) not delivered yet; waiting for delivery (up to ${Math.round((deadline - Date.now()) / 1000)} s; Ctrl-C again to drop them) …`);
     last = n;

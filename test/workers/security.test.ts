@@ -54,6 +54,9 @@ describe("edge security", () => {
     expect(pre.status).toBeLessThan(300);
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
     expect(pre.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    expect(pre.headers.get("access-control-allow-methods")).toBe("GET,HEAD,POST,PATCH"); // the API's own methods
+    // Every API worker answer is readable from another origin, the OpenAPI document and health included.
+    for (const path of ["/openapi.json", "/healthz"]) expect((await SELF.fetch(`http://edge${path}`)).headers.get("access-control-allow-origin"), path).toBe("*");
     // Other API answers (errors included) carry the CORS headers too, set once on the final response.
     const api = await SELF.fetch("http://edge/v1/feed?count=0", { headers: { origin: "https://app.example" } });
     expect(api.status).toBe(400);
