@@ -4,7 +4,6 @@ import { ApiError } from "../shared/errors.ts";
 import { formatUserId, formatVideoId, parseVideoId } from "../shared/ids.ts";
 import { regionalHeadIds, trendingIds } from "./candidates.ts";
 import type { AppEnv, RequestDeps } from "./context.ts";
-import { openDb } from "./db.ts";
 import { FeatureStore, type VideoFeatures } from "./feature-store.ts";
 import { toItem } from "./feed-items.ts";
 import { readHot, writeHot } from "./hot-replicas.ts";
@@ -66,27 +65,23 @@ export function catalogRoutes(app: Hono<AppEnv>, deps: (c: Context<AppEnv>) => R
     d.metrics.request("hot_videos");
     const count = intParam(c.req.query("count"), "count", 1, HOT_VIDEOS_MAX, 2000);
     const head = intParam(c.req.query("head"), "head", 0, HOT_HEAD_MAX, 0);
-    // A batch job's reads, not a page view's: on a connection pool of their own that feeds no health signal
-    // (a 10,000-row query or a slow bulk feature read must never move this region's degradation level), the
+    // A batch job's reads, not a page view's: on the pool that feeds no health signal (d.batchDb: a
+    // 10,000-row query or a slow bulk feature read must never move this region's degradation level), the
     // features in slices (each one ordinary feature read).
-    const db = openDb(d.cfg);
-    try {
-      const [trending, top] = await Promise.all([
-        trendingIds(db, d.redis, d.cfg.REGION, count),
-        head > 0 ? regionalHeadIds(db, d.redis, d.cfg.REGION, head) : Promise.resolve([]),
-      ]);
-      const ids = [...new Set([...trending, ...top])];
-      const fs = new FeatureStore(d.redis, db, d.metrics);
-      const videos: { video_id: string; body: string }[] = [];
-      for (let i = 0; i < ids.length; i += HOT_VIDEOS_SLICE) {
-        const slice = ids.slice(i, i + HOT_VIDEOS_SLICE);
-        const { values } = await fs.videos(slice);
-        for (const id of slice) if (values.has(id)) videos.push({ video_id: formatVideoId(id), body: videoBody(d.cfg, values.get(id)!) });
-      }
-      return c.json({ region: d.cfg.REGION, generated_at: new Date().toISOString(), videos });
-    } finally {
-      d.waitUntil(db.end());
+    const db = d.batchDb();
+    const [trending, top] = await Promise.all([
+      trendingIds(db, d.redis, d.cfg.REGION, count),
+      head > 0 ? regionalHeadIds(db, d.redis, d.cfg.REGION, head) : Promise.resolve([]),
+    ]);
+    const ids = [...new Set([...trending, ...top])];
+    const fs = new FeatureStore(d.redis, db, d.metrics);
+    const videos: { video_id: string; body: string }[] = [];
+    for (let i = 0; i < ids.length; i += HOT_VIDEOS_SLICE) {
+      const slice = ids.slice(i, i + HOT_VIDEOS_SLICE);
+      const { values } = await fs.videos(slice);
+      for (const id of slice) if (values.has(id)) videos.push({ video_id: formatVideoId(id), body: videoBody(d.cfg, values.get(id)!) });
     }
+    return c.json({ region: d.cfg.REGION, generated_at: new Date().toISOString(), videos });
   });
 
   app.get("/internal/v1/videos/:id", async (c) => {

@@ -37,7 +37,14 @@ export class Timings {
 
 export interface RequestDeps {
   cfg: OriginConfig;
+  /** The request's Postgres pool: every query is a latency sample of the database's health (origin/db.ts). */
   db: Db;
+  /**
+   * A pool of its own that feeds no health signal, for a batch job's bulk reads (the hot pool's 10,000-row
+   * head query): a slow bulk read must never move the region's degradation level. Opened on first use,
+   * ended with the request.
+   */
+  batchDb(): Db;
   redis: Redis;
   metrics: Metrics;
   signals: OriginSignals;
@@ -54,8 +61,9 @@ export function requestDeps(c: Context<AppEnv>): RequestDeps {
   if (have) return have;
   const cfg = originConfig(c.env);
   const signals = originSignals(cfg.LEVEL_WINDOW_MS, cfg.LEVEL_DB_P99_MS);
-  const d = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
-    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})) };
+  let batch: Db | null = null;
+  const d = { cfg, db: openDb(cfg, signals.db), batchDb: () => (batch ??= openDb(cfg)), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
+    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})), endBatch: () => batch?.end() ?? Promise.resolve() };
   c.set("deps", d);
   return d;
 }
@@ -65,6 +73,6 @@ export const releaseDeps: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
   } finally {
     const d = c.get("deps");
-    if (d) c.executionCtx.waitUntil(d.db.end());
+    if (d) c.executionCtx.waitUntil(Promise.all([d.db.end(), (d as { endBatch?: () => Promise<void> }).endBatch?.()]));
   }
 };

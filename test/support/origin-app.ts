@@ -14,11 +14,14 @@ import { handleError } from "../../shared/errors.ts";
 /** A route-mounting function of origin/*-routes.ts (feedRoutes, eventsRoutes, catalogRoutes, …). */
 export type MountRoutes = (app: Hono<AppEnv>, deps: () => RequestDeps) => void;
 
-/** Request deps of a us origin over `db` and `redis`, fresh signals, metrics and timings; `cfg` overrides. */
-export function originTestDeps(db: Db, redis: Redis, cfg: Partial<OriginConfig> = {}): RequestDeps {
+/**
+ * Request deps of a us origin over `db` and `redis`, fresh signals, metrics and timings; `cfg` overrides;
+ * `batchDb` is the batch jobs' unobserved pool (default: `db` itself).
+ */
+export function originTestDeps(db: Db, redis: Redis, cfg: Partial<OriginConfig> = {}, batchDb: Db = db): RequestDeps {
   return {
     cfg: { REGION: "us", MEDIA_BASE_URL: "https://media.test", INTERNAL_SECRET: "secret-secret", ...cfg } as OriginConfig,
-    db, redis, metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
+    db, batchDb: () => batchDb, redis, metrics: new Metrics("us"), signals: new OriginSignals(), timings: new Timings(), waitUntil: () => {},
   };
 }
 
