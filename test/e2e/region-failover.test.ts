@@ -72,7 +72,10 @@ describe("region failover", () => {
         return a?.outcome === "delivered" ? a : null;
       }, 10_000, "delivery recorded on the incident");
       expect(recorded).toMatchObject({ type: "region_down", attempts: 2, http_status: 200, error: null });
-      const order = removed.events.filter((e) => e.region === "eu" && e.at >= t0).map((e) => e.to);
+      // eu's transitions since it was last healthy (not since t0: a probe sent just before the stop fails
+      // after it, and its "suspect" step is stamped with the probe's start, before t0).
+      const euEvents = removed.events.filter((e) => e.region === "eu");
+      const order = euEvents.slice(euEvents.findLastIndex((e) => e.to === "healthy") + 1).map((e) => e.to);
       expect(order).toEqual(["suspect", "anti_flap", "removed"]);
       const f = await feed("eu", 41);
       expect(f.servedBy).not.toBe("eu");
