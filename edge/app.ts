@@ -23,11 +23,8 @@ import { API_EXPOSE_HEADERS, finalHeaders } from "./response-headers.ts";
 export type { EdgeEnv } from "./app-env.ts";
 export const app = new Hono<EdgeEnv>();
 
-app.onError((err, c) => {
-  const res = handleError(err, c);
-  res.headers.set("x-request-id", c.get("requestId") ?? crypto.randomUUID());
-  return res;
-});
+// The error answer gets its request id (and security, CORS headers) from finalHeaders, like any other.
+app.onError((err, c) => handleError(err, c));
 // Paths no route answers: 404; a known path with a wrong method is 405 with `Allow`. The pages (web client,
 // ops page) are another worker's (edge/web-worker.ts): no static-assets router in front of the API.
 app.notFound(methodAwareNotFound(app, notFound));

@@ -3,8 +3,6 @@ import { uploadOrigin } from "../shared/video-id.ts";
 import type { EdgeBindings } from "./env.ts";
 import { lagWarnS } from "./replication-gate.ts";
 
-export { uploadOrigin }; // lives in shared/video-id.ts (the origin's events route reads it too)
-
 // Negative caching of GET /v1/videos/:id (issue 14 item 2). A 404 is one region's answer: an upload
 // exists in its home region at once and in the others only once replication delivered it (the lag of
 // the flow into that region, ms–s measured here). So a 404 is kept

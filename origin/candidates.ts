@@ -68,14 +68,15 @@ export async function trendingIds(db: Db, redis: Redis, region: Region, limit: n
   return ids;
 }
 
+/** Per-statement timeout of the head's query (ms): a bulk read (10,000 rows), sized like regional trending's. */
+const HEAD_TIMEOUT_MS = 2000;
+
 /**
  * The `limit` most-viewed active videos uploaded in `region` (all-time views; the videos_region_views index),
  * most viewed first. The hot pool's second part next to trending (edge/hot-pool.ts): the catalogue's head is
  * read all the time (shares, deep links, profiles) whether or not it is trending today. Cached like the other
  * lists (isolate + Redis, LIST_TTL_S); each region pushes its own uploads, so the regions' heads do not overlap.
  */
-/** Per-statement timeout of the head's query (ms): a bulk read (10,000 rows), sized like regional trending's. */
-const HEAD_TIMEOUT_MS = 2000;
 export function regionalHeadIds(db: Db, redis: Redis, region: Region, limit: number): Promise<string[]> {
   return cachedList(redis, `list:head:${region}:${limit}`, async () => {
     const rows = await readRetrying(db).query<{ video_id: string }>(

@@ -56,14 +56,21 @@ export interface RequestDeps {
 let metrics: Metrics | null = null;
 export const metricsFor = (region: string) => (metrics ??= new Metrics(region));
 
+/** The batch pool a request opened (RequestDeps.batchDb), ended with the request's own by releaseDeps. */
+const batchPools = new WeakMap<RequestDeps, Db>();
+
 export function requestDeps(c: Context<AppEnv>): RequestDeps {
   const have = c.get("deps");
   if (have) return have;
   const cfg = originConfig(c.env);
   const signals = originSignals(cfg.LEVEL_WINDOW_MS, cfg.LEVEL_DB_P99_MS);
-  let batch: Db | null = null;
-  const d = { cfg, db: openDb(cfg, signals.db), batchDb: () => (batch ??= openDb(cfg)), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
-    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})), endBatch: () => batch?.end() ?? Promise.resolve() };
+  const d: RequestDeps = { cfg, db: openDb(cfg, signals.db), redis: redisFor(cfg), metrics: metricsFor(cfg.REGION), signals, timings: new Timings(),
+    batchDb: () => {
+      let pool = batchPools.get(d);
+      if (!pool) batchPools.set(d, (pool = openDb(cfg)));
+      return pool;
+    },
+    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p.catch(() => {})) };
   c.set("deps", d);
   return d;
 }
@@ -73,6 +80,6 @@ export const releaseDeps: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
   } finally {
     const d = c.get("deps");
-    if (d) c.executionCtx.waitUntil(Promise.all([d.db.end(), (d as { endBatch?: () => Promise<void> }).endBatch?.()]));
+    if (d) c.executionCtx.waitUntil(Promise.all([d.db.end(), batchPools.get(d)?.end()]));
   }
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newVideoId } from "../../shared/video-id.ts";
-import { DEFAULT_NOT_FOUND_TTL_S, notFoundKey, notFoundTtlFromEnv, notFoundTtlS, uploadOrigin } from "../../edge/video-not-found.ts";
+import { DEFAULT_NOT_FOUND_TTL_S, notFoundKey, notFoundTtlFromEnv, notFoundTtlS } from "../../edge/video-not-found.ts";
+import { uploadOrigin } from "../../shared/video-id.ts";
 import { DEFAULT_LAG_WARN_S } from "../../edge/replication-gate.ts";
 
 // Negative caching of video reads (issue 14 item 2) with the production values: 2 s per answering region,
