@@ -8,7 +8,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { EMBEDDING_DIM, schemaStatements } from "../shared/db/schema.ts";
+import { applySchema } from "../shared/db/apply-schema.ts";
+import { EMBEDDING_DIM } from "../shared/db/schema.ts";
 import { LOCAL_PG, REGIONS, localPorts, regionDatabase, type Region } from "../shared/local-ports.ts";
 import { generateCatalogue, type SeedParams } from "./seed/generate.ts";
 import { generateInteractions } from "./seed/interactions.ts";
@@ -102,7 +103,8 @@ export async function seedAll(opts: SeedOptions): Promise<SeedResult> {
     for (const r of REGIONS) {
       clients[r] = await connect(opts.pgPort, r);
       // Idempotent; makes the seed self-sufficient on a database that only has the schema's DB created.
-      await clients[r].query([...schemaStatements(), SEED_META_DDL].join(";\n"));
+      await applySchema(clients[r]);
+      await clients[r].query(SEED_META_DDL);
     }
     if (!opts.force) {
       const have = await existingSeed(clients, paramKey, params.videos);

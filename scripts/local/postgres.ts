@@ -9,7 +9,7 @@ import EmbeddedPostgres from "./embedded-postgres.ts";
 import pg from "pg";
 import { childPids, isAlive } from "./proc.ts";
 import { placeDataDir, serverUser } from "./postgres-user.ts";
-import { schemaStatements } from "../../shared/db/schema.ts";
+import { applySchema } from "../../shared/db/apply-schema.ts";
 import { LOCAL_PG, REGIONS, regionDatabase } from "../../shared/local-ports.ts";
 
 export interface LocalPostgres {
@@ -130,8 +130,8 @@ export async function ensureRegionDatabases(port: number): Promise<void> {
       const c = new pg.Client({ connectionString: pgUrl(port, regionDatabase(r)) });
       await c.connect();
       try {
-        // One round trip: the simple protocol runs a multi-statement string in one implicit transaction.
-        await c.query(schemaStatements().join(";\n"));
+        // Also on a restart under load (the chaos suite's Postgres crash): see shared/db/apply-schema.ts.
+        await applySchema(c);
       } finally {
         await c.end();
       }
