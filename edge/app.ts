@@ -11,7 +11,7 @@ import { publicRoutes } from "./public-routes.ts";
 import { statusRoute } from "./status-route.ts";
 import { videoRoute } from "./video-route.ts";
 import { videoPatchRoute, videoUploadRoute } from "./video-write-route.ts";
-import { bodyLimitMiddleware } from "../shared/json-body.ts";
+import { bodyLimitMiddleware } from "../shared/body-limit.ts";
 import { singleQueryParams } from "../shared/query-params.ts";
 import { setCacheHost } from "./edge-cache.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";

@@ -1,7 +1,7 @@
 // HTTP surface of the ranking service. Every bad input is a 400 with the offending field; overload and
 // "no model yet" are 503 + retry-after (the caller's breaker/fallback handles them); nothing leaks a stack.
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { bodyLimitMiddleware } from "../shared/body-limit.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import type { FeatureTableHolder } from "./feature-refresh.ts";
 import type { MicroBatcher } from "./batcher.ts";
@@ -43,13 +43,7 @@ export function createRankApp(d: AppDeps): Hono {
     if (d.draining()) c.res.headers.set("connection", "close");
   });
   app.use("/v1/*", singleQueryParams());
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: d.config.maxBodyBytes,
-      onError: (c) => errorJson(c, 413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`, "body"),
-    }),
-  );
+  app.use("/v1/*", bodyLimitMiddleware(d.config.maxBodyBytes));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", (c) => {

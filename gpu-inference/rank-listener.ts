@@ -81,7 +81,7 @@ async function serveRank(d: AppDeps, req: IncomingMessage, res: ServerResponse):
       await drain(req);
       return send(d, res, errorReply(401, "unauthorized", "missing or wrong x-internal-secret", "x-internal-secret"), t0);
     }
-    const tooLarge = () => errorReply(413, "payload_too_large", `body exceeds ${d.config.maxBodyBytes} bytes`, "body");
+    const tooLarge = () => errorReply(413, "payload_too_large", `body over ${d.config.maxBodyBytes} bytes`, "body");
     if (Number(req.headers["content-length"] ?? 0) > d.config.maxBodyBytes) {
       await drain(req);
       return send(d, res, tooLarge(), t0);

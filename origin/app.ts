@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, fromZodError, handleError, notFound } from "../shared/errors.ts";
-import { bodyLimitMiddleware, INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
+import { bodyLimitMiddleware } from "../shared/body-limit.ts";
+import { INTERNAL_MAX_BODY_BYTES, readJsonBody } from "../shared/json-body.ts";
 import { singleQueryParams } from "../shared/query-params.ts";
 import { methodAwareNotFound } from "../shared/method-not-allowed.ts";
 import { timingSafeEqualStr } from "../shared/timing-safe.ts";

@@ -1,29 +1,13 @@
-import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { ApiError, errorBody } from "./errors.ts";
+import { ApiError } from "./errors.ts";
 
-// Request bodies: a size cap that holds whatever the framing (content-length or chunked), and JSON
-// parsing with the contract's errors. Every service that reads a body mounts `bodyLimitMiddleware` on
-// all its routes (hono/body-limit counts bytes as they stream in and stops at the cap, so a chunked
-// body without content-length is never buffered whole); `readJsonBody` then parses, re-checking the
-// byte length for callers that bypass the middleware.
+// Request bodies: JSON parsing with the contract's errors. Every service that reads a body mounts
+// shared/body-limit.ts's `bodyLimitMiddleware` on all its routes (the size cap, whatever the framing);
+// `readJsonBody` then parses, re-checking the byte length for callers that bypass the middleware.
 
 /** Cap for edge → origin internal calls (an events batch is at most 100 events). */
 export const INTERNAL_MAX_BODY_BYTES = 1 << 20;
 
 const tooLarge = (maxBytes: number) => new ApiError(413, "payload_too_large", `body over ${maxBytes} bytes`, "body");
-
-/**
- * Middleware: 413 `payload_too_large` (field `body`) once more than `maxBytes` bytes of body have been
- * declared (content-length) or received (chunked), before any handler reads it. Requests without a
- * body pass untouched.
- */
-export function bodyLimitMiddleware(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: (c) => c.json(errorBody("payload_too_large", `body over ${maxBytes} bytes`, "body"), 413),
-  });
-}
 
 /**
  * True for a JSON media type: `application/json`, any case, with or without parameters
