@@ -4,7 +4,7 @@ import { EventsMessageSchema, type EventsMessage } from "./events-message.ts";
 import { callOrigin, EVENTS_DELIVERY_RETRY } from "./origin-client.ts";
 import { deliverVideoWrite } from "./video-write-consumer.ts";
 import { isVideoWriteMessage } from "../shared/video-write-contract.ts";
-import { reportOriginError } from "./origin-error-report.ts";
+import { isOriginFault, reportOriginError } from "./origin-error-report.ts";
 import { parkDeadLetter } from "./dead-letters.ts";
 import { getForcedLevels } from "./forced-levels.ts";
 import { FORCED_LEVEL_HEADER, forcedOriginLevel } from "../shared/forced-level-header.ts";
@@ -64,7 +64,8 @@ async function deliver(env: EdgeBindings, msg: Message<unknown>): Promise<void> 
     // The origin refused the content itself: retrying the same bytes can never succeed.
     if (res.status >= 400 && res.status < 500 && !TRANSIENT_4XX.has(res.status)) return park(env, msg, `origin ${m.home_region} refused it: ${res.status} ${text.slice(0, 300)}`);
     lastError = `origin ${m.home_region} answered ${res.status} ${text.slice(0, 200)}`;
-    if (res.status >= 500) await reportOriginError(env, m.home_region, lastError); // restarts a recovering region's error-free timer
+    // Restarts a recovering region's error-free timer; level 3's writes_queued is not a fault of the region.
+    if (isOriginFault(res.status, text)) await reportOriginError(env, m.home_region, lastError);
   } catch (e) {
     lastError = `origin ${m.home_region} not reached: ${(e as Error).message}`;
     await reportOriginError(env, m.home_region, lastError);

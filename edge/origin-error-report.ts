@@ -49,3 +49,21 @@ export async function reportOriginError(env: EdgeBindings, region: Region, error
 export function resetOriginErrorReports(): void {
   lastReport.clear();
 }
+
+/**
+ * Whether an origin's answer (`status`, body `text`) is a fault of that region for reportOriginError: a
+ * 5xx, except a 503 `writes_queued`. That one is the origin up and answering by design at level 3
+ * (database degraded, origin/write-guard.ts): writes wait in the queue. Counted as an error, every queued
+ * message's redelivery restarted a recovering region's error-free timer, so a region that came back at
+ * level 3 with a backlog stayed at recovery weight until the backlog drained (CI: the chaos suite's
+ * region-outage recovery ran past 90 s).
+ */
+export function isOriginFault(status: number, text: string): boolean {
+  if (status < 500) return false;
+  if (status !== 503) return true;
+  try {
+    return (JSON.parse(text) as { error?: { code?: unknown } })?.error?.code !== "writes_queued";
+  } catch {
+    return true;
+  }
+}
