@@ -8,10 +8,17 @@ import { errorBody } from "./errors.ts";
 // so the client sees EPIPE / a reset instead of the 413 (seen in CI: a chunked 1 MiB + 64 KiB POST to
 // an origin). The ranking service already reads such a body to its end before answering
 // (gpu-inference/rank-listener.ts); this does the same, bounded: past `drainBytes` in all it stops
-// reading and answers at once (a client sending gigabytes is not waited for).
+// reading and answers at once. The default bound is Cloudflare's own request-body limit on the Free and
+// Pro plans (100 MB; a larger body gets the platform's 413 before any Worker runs: developers.cloudflare.com
+// /workers/platform/limits), so in production every body that reaches a Worker is drained. A lower bound
+// was tried first (4 × the cap, at least 1 MiB): a new-user trial then saw chunked 5–20 MB bodies get a
+// reset or an empty reply instead of the 413, the client still sending when the connection closed.
 
-/** Bytes past which an over-cap body is no longer read to its end before the 413 (default 4 × the cap, at least 1 MiB). */
-export const drainBytesFor = (maxBytes: number): number => Math.max(4 * maxBytes, 1 << 20);
+/** Cloudflare's request-body limit on the Free and Pro plans, bytes (Business 200 MB, Enterprise more). */
+export const PLATFORM_MAX_BODY_BYTES = 100_000_000;
+
+/** Bytes past which an over-cap body is no longer read to its end before the 413: max(4 × the cap, PLATFORM_MAX_BODY_BYTES). */
+export const drainBytesFor = (maxBytes: number): number => Math.max(4 * maxBytes, PLATFORM_MAX_BODY_BYTES);
 
 async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, already: number, drainBytes: number): Promise<void> {
   let size = already;

@@ -29,6 +29,16 @@ describe("HTTP faults in the origin and the ranking service", () => {
     { name: "ranking", base: stack.rankingUrl, unknown: ["/v1/ranks", "/v1/rank/", "/v2/rank"], wrong: [["GET", "/v1/rank", "POST"], ["DELETE", "/healthz", "GET, HEAD"]], post: "/v1/rank", cap: 32 * 1024 * 1024 },
   ] as const;
 
+  it("edge: a chunked body far over the cap (10 MB to POST /v1/events) is read to its end and answered 413, never a reset", async () => {
+    // A new-user trial with a 1 MiB drain bound saw 10 MB chunked bodies reset 5 times in 5 (curl 56):
+    // the edge stopped reading and closed while the client was still sending (shared/body-limit.ts).
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${stack.edgeUrl}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, ...chunked(10_000_000) } as RequestInit);
+      expect(res.status).toBe(413);
+      expect((await expectErrorShape(res)).error).toMatchObject({ code: "payload_too_large", field: "body" });
+    }
+  });
+
   for (const s of services) {
     it(`${s.name}: 404 for unknown paths, 405 + Allow for wrong methods`, async () => {
       for (const p of s.unknown) {

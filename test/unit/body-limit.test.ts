@@ -71,8 +71,9 @@ describe("body limit", () => {
     expect(await ok.json()).toEqual({ bytes: CAP });
   });
 
-  it("the default drain bound is 4 × the cap, at least 1 MiB", () => {
-    expect(drainBytesFor(1 << 20)).toBe(4 << 20);
-    expect(drainBytesFor(1000)).toBe(1 << 20);
+  it("the default drain bound is Cloudflare's 100 MB request-body limit (or 4 × a cap above a quarter of it)", () => {
+    expect(drainBytesFor(64 * 1024)).toBe(100_000_000);
+    expect(drainBytesFor(1 << 20)).toBe(100_000_000);
+    expect(drainBytesFor(32 << 20)).toBe(128 << 20);
   });
 });
